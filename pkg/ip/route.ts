@@ -1,0 +1,230 @@
+// Addresses and routes over rtnetlink.
+import { bitLen, formatCIDR, formatIP, lastOf, type IP, type IPNet } from './addr.js';
+import { Attrs, encodeAttrs, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, Rtnl, type Attr } from './netlink.js';
+
+const RTM_NEWADDR = 20;
+const RTM_DELADDR = 21;
+const RTM_GETADDR = 22;
+const RTM_NEWROUTE = 24;
+const RTM_DELROUTE = 25;
+const RTM_GETROUTE = 26;
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+const IFA_ADDRESS = 1;
+const IFA_LOCAL = 2;
+const IFA_LABEL = 3;
+const IFA_BROADCAST = 4;
+const IFA_FLAGS = 8;
+export const IFA_F_NODAD = 0x02;
+export const IFA_F_DADFAILED = 0x08;
+export const IFA_F_TENTATIVE = 0x40;
+export const IFA_F_PERMANENT = 0x80;
+
+const RTA_DST = 1;
+const RTA_OIF = 4;
+const RTA_GATEWAY = 5;
+const RTA_PRIORITY = 6;
+const RTA_PREFSRC = 7;
+const RTA_METRICS = 8;
+const RTA_TABLE = 15;
+const RTAX_MTU = 2;
+const RTAX_ADVMSS = 8;
+
+export const RT_TABLE_MAIN = 254;
+export const RT_TABLE_LOCAL = 255;
+export const RT_SCOPE_UNIVERSE = 0;
+export const RT_SCOPE_LINK = 253;
+export const RT_SCOPE_HOST = 254;
+export const RTPROT_KERNEL = 2;
+export const RTPROT_BOOT = 3;
+export const RTN_UNICAST = 1;
+
+const afOf = (fam: 4 | 6) => (fam === 4 ? AF_INET : AF_INET6);
+const famOf = (af: number): 4 | 6 => (af === AF_INET ? 4 : 6);
+
+/** An address as the kernel reports it. */
+export interface AddrInfo {
+  index: number;
+  family: 4 | 6;
+  ip: IP;
+  prefix: number;
+  flags: number;
+  scope: number;
+  label?: string;
+  /** `ip/prefix`, host bits kept. */
+  cidr: string;
+}
+
+function ifaddrmsg(fam: 4 | 6, prefix: number, index: number, scope = 0, flags = 0): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeUInt8(afOf(fam), 0);
+  b.writeUInt8(prefix, 1);
+  b.writeUInt8(flags & 0xff, 2);
+  b.writeUInt8(scope, 3);
+  b.writeUInt32LE(index, 4);
+  return b;
+}
+
+/** Adds `net` to link `index`. IPv4 gets a broadcast address as `ip addr add` and Go's netlink give it. */
+export function addrAdd(nl: Rtnl, index: number, net: IPNet, opts: { flags?: number; replace?: boolean } = {}): void {
+  const attrs: Attr[] = [
+    { type: IFA_LOCAL, buf: net.ip.bytes },
+    { type: IFA_ADDRESS, buf: net.ip.bytes },
+  ];
+  if (net.ip.family === 4 && net.prefix < 31) attrs.push({ type: IFA_BROADCAST, buf: lastOf(net).bytes });
+  if (opts.flags) attrs.push({ type: IFA_FLAGS, u32: opts.flags });
+  nl.request(
+    RTM_NEWADDR,
+    NLM_F_CREATE | (opts.replace ? NLM_F_REPLACE : NLM_F_EXCL),
+    Buffer.concat([ifaddrmsg(net.ip.family, net.prefix, index, 0, opts.flags ?? 0), encodeAttrs(attrs)]),
+    `failed to add IP address ${formatCIDR(net)} to link ${index}`,
+  );
+}
+
+/** Removes `net` from link `index`. */
+export function addrDel(nl: Rtnl, index: number, net: IPNet): void {
+  nl.request(
+    RTM_DELADDR,
+    0,
+    Buffer.concat([ifaddrmsg(net.ip.family, net.prefix, index), encodeAttrs([{ type: IFA_LOCAL, buf: net.ip.bytes }])]),
+    `failed to delete IP address ${formatCIDR(net)} from link ${index}`,
+  );
+}
+
+/** Addresses of the namespace, optionally of one link and one family. */
+export function addrList(nl: Rtnl, filter: { index?: number; family?: 4 | 6 } = {}): AddrInfo[] {
+  const out: AddrInfo[] = [];
+  for (const fam of filter.family ? [filter.family] : ([4, 6] as const)) {
+    for (const m of nl.dump(RTM_GETADDR, ifaddrmsg(fam, 0, 0), 'failed to list addresses')) {
+      const index = m.body.readUInt32LE(4);
+      if (filter.index !== undefined && index !== filter.index) continue;
+      const a = new Attrs(m.body.subarray(8));
+      const raw = a.get(IFA_LOCAL) ?? a.get(IFA_ADDRESS);
+      if (!raw) continue;
+      const ip: IP = { family: famOf(m.body.readUInt8(0)), bytes: Buffer.from(raw) };
+      const prefix = m.body.readUInt8(1);
+      out.push({
+        index,
+        family: ip.family,
+        ip,
+        prefix,
+        flags: a.u32(IFA_FLAGS) ?? m.body.readUInt8(2),
+        scope: m.body.readUInt8(3),
+        label: a.str(IFA_LABEL),
+        cidr: `${formatIP(ip)}/${prefix}`,
+      });
+    }
+  }
+  return out;
+}
+
+/** A route to add, delete, or as listed. `dst` undefined means the default route. */
+export interface RouteSpec {
+  family?: 4 | 6;
+  dst?: IPNet;
+  gw?: IP;
+  oif?: number;
+  src?: IP;
+  table?: number;
+  scope?: number;
+  priority?: number;
+  protocol?: number;
+  type?: number;
+  mtu?: number;
+  advmss?: number;
+}
+
+function routeFamily(r: RouteSpec): 4 | 6 {
+  const f = r.family ?? r.dst?.ip.family ?? r.gw?.family ?? r.src?.family;
+  if (!f) throw new Error('route needs a dst, gw or family');
+  return f;
+}
+
+function rtmsg(r: RouteSpec, forDelete: boolean): Buffer {
+  const fam = routeFamily(r);
+  const table = r.table ?? RT_TABLE_MAIN;
+  const b = Buffer.alloc(12);
+  b.writeUInt8(afOf(fam), 0);
+  b.writeUInt8(r.dst ? r.dst.prefix : 0, 1);
+  b.writeUInt8(table < 256 ? table : 252, 4);
+  b.writeUInt8(forDelete ? 0 : (r.protocol ?? RTPROT_BOOT), 5);
+  b.writeUInt8(r.scope ?? (forDelete ? RT_SCOPE_UNIVERSE : RT_SCOPE_UNIVERSE), 6);
+  b.writeUInt8(r.type ?? RTN_UNICAST, 7);
+  return b;
+}
+
+function routeAttrs(r: RouteSpec): Attr[] {
+  const attrs: Attr[] = [];
+  if (r.dst) attrs.push({ type: RTA_DST, buf: maskedBytes(r.dst) });
+  if (r.gw) attrs.push({ type: RTA_GATEWAY, buf: r.gw.bytes });
+  if (r.oif) attrs.push({ type: RTA_OIF, u32: r.oif });
+  if (r.src) attrs.push({ type: RTA_PREFSRC, buf: r.src.bytes });
+  if (r.priority) attrs.push({ type: RTA_PRIORITY, u32: r.priority });
+  if ((r.table ?? RT_TABLE_MAIN) >= 256) attrs.push({ type: RTA_TABLE, u32: r.table! });
+  const metrics: Attr[] = [];
+  if (r.mtu) metrics.push({ type: RTAX_MTU, u32: r.mtu });
+  if (r.advmss) metrics.push({ type: RTAX_ADVMSS, u32: r.advmss });
+  if (metrics.length) attrs.push({ type: RTA_METRICS, buf: encodeAttrs(metrics) });
+  return attrs;
+}
+
+function maskedBytes(n: IPNet): Buffer {
+  const out = Buffer.from(n.ip.bytes);
+  for (let bit = n.prefix; bit < bitLen(n.ip); bit++) out[bit >> 3] &= ~(0x80 >> (bit & 7));
+  return out;
+}
+
+function describe(r: RouteSpec): string {
+  const dst = r.dst ? `${formatIP({ family: r.dst.ip.family, bytes: maskedBytes(r.dst) })}/${r.dst.prefix}` : 'default';
+  return `${dst}${r.gw ? ` via ${formatIP(r.gw)}` : ''}${r.oif ? ` dev ${r.oif}` : ''}`;
+}
+
+/** Adds a route; `replace` makes it an `ip route replace`. */
+export function routeAdd(nl: Rtnl, r: RouteSpec, opts: { replace?: boolean } = {}): void {
+  nl.request(
+    RTM_NEWROUTE,
+    NLM_F_CREATE | (opts.replace ? NLM_F_REPLACE : NLM_F_EXCL),
+    Buffer.concat([rtmsg(r, false), encodeAttrs(routeAttrs(r))]),
+    `failed to add route ${describe(r)}`,
+  );
+}
+
+/** Deletes a route matching the given fields. */
+export function routeDel(nl: Rtnl, r: RouteSpec): void {
+  nl.request(RTM_DELROUTE, 0, Buffer.concat([rtmsg(r, true), encodeAttrs(routeAttrs(r))]), `failed to delete route ${describe(r)}`);
+}
+
+/** Routes of one family in `table` (main by default; 0 for all tables). */
+export function routeList(nl: Rtnl, family: 4 | 6, opts: { table?: number } = {}): RouteSpec[] {
+  const want = opts.table ?? RT_TABLE_MAIN;
+  const out: RouteSpec[] = [];
+  const req = Buffer.alloc(12);
+  req.writeUInt8(afOf(family), 0);
+  for (const m of nl.dump(RTM_GETROUTE, req, 'failed to list routes')) {
+    const b = m.body;
+    const a = new Attrs(b.subarray(12));
+    const table = a.u32(RTA_TABLE) ?? b.readUInt8(4);
+    if (want && table !== want) continue;
+    const fam = famOf(b.readUInt8(0));
+    const dstRaw = a.get(RTA_DST);
+    const gwRaw = a.get(RTA_GATEWAY);
+    const srcRaw = a.get(RTA_PREFSRC);
+    const metrics = a.get(RTA_METRICS) ? new Attrs(a.get(RTA_METRICS)!) : undefined;
+    out.push({
+      family: fam,
+      dst: dstRaw ? { ip: { family: fam, bytes: Buffer.from(dstRaw) }, prefix: b.readUInt8(1) } : undefined,
+      gw: gwRaw ? { family: fam, bytes: Buffer.from(gwRaw) } : undefined,
+      src: srcRaw ? { family: fam, bytes: Buffer.from(srcRaw) } : undefined,
+      oif: a.u32(RTA_OIF),
+      table,
+      protocol: b.readUInt8(5),
+      scope: b.readUInt8(6),
+      type: b.readUInt8(7),
+      priority: a.u32(RTA_PRIORITY),
+      mtu: metrics?.u32(RTAX_MTU),
+      advmss: metrics?.u32(RTAX_ADVMSS),
+    });
+  }
+  return out;
+}

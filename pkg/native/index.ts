@@ -1,0 +1,89 @@
+// Loads our small N-API addon (native/cninative.c). In a single executable the
+// addon travels as an asset: it is written once to a root-owned, content-addressed
+// cache and dlopen'ed from there; when that directory is unusable it is dlopen'ed
+// from an anonymous O_TMPFILE that never has a name another user could race.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** The addon's exports. Errors thrown carry `errno` and `code`. */
+export interface Native {
+  setns(fd: number, nstype: number): void;
+  flock(fd: number, op: number): boolean;
+  fsMagic(path: string): number;
+  nlOpen(protocol: number): number;
+  nlSend(fd: number, buf: Buffer): number;
+  nlRecv(fd: number): Buffer;
+}
+
+declare const __NATIVE_HASH__: string | undefined;
+
+const CACHE_DIR = '/var/lib/cni-ts/native';
+const O_TMPFILE = 0o20200000;
+// Kept open for the life of the process: glibc dedups dlopen by path string, so a
+// reused /proc/self/fd/N would hand back an already loaded library.
+const heldFds: number[] = [];
+
+let loaded: Native | undefined;
+
+/** The addon, loaded on first use. */
+export function native(): Native {
+  if (loaded) return loaded;
+  const mod = { exports: {} as Native };
+  process.dlopen(mod, locate(), os.constants.dlopen.RTLD_NOW);
+  loaded = mod.exports;
+  return loaded;
+}
+
+function locate(): string {
+  const explicit = process.env.CNI_TS_NATIVE;
+  if (explicit) return explicit;
+  const sea = seaAsset();
+  if (sea) return fromAsset(sea);
+  const candidates = [
+    process.argv[1] && path.join(path.dirname(process.argv[1]), 'cninative.node'),
+    process.argv[1] && path.join(path.dirname(process.argv[1]), '..', 'build', 'cninative.node'),
+    path.join(process.cwd(), 'build', 'cninative.node'),
+  ].filter((p): p is string => !!p);
+  for (const c of candidates) if (fs.existsSync(c)) return c;
+  throw new Error(`native addon cninative.node not found (looked in ${candidates.join(', ')}); run make`);
+}
+
+function seaAsset(): Buffer | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const sea = require('node:sea') as { isSea(): boolean; getRawAsset(k: string): ArrayBuffer };
+    if (!sea.isSea()) return undefined;
+    return Buffer.from(sea.getRawAsset('cninative.node'));
+  } catch {
+    return undefined;
+  }
+}
+
+function fromAsset(bytes: Buffer): string {
+  const hash = typeof __NATIVE_HASH__ === 'string' ? __NATIVE_HASH__ : createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  const file = path.join(CACHE_DIR, `cninative-${hash}.node`);
+  if (fs.existsSync(file)) return file;
+  try {
+    fs.mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
+    const st = fs.lstatSync(CACHE_DIR);
+    if (!st.isDirectory() || st.uid !== process.getuid!() || (st.mode & 0o022) !== 0) throw new Error('unsafe cache dir');
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, bytes, { flag: 'wx', mode: 0o755 });
+    fs.renameSync(tmp, file);
+    return file;
+  } catch {
+    for (const dir of ['/run', '/dev/shm', os.tmpdir()]) {
+      try {
+        const fd = fs.openSync(dir, O_TMPFILE | fs.constants.O_RDWR, 0o700);
+        fs.writeSync(fd, bytes);
+        heldFds.push(fd);
+        return `/proc/self/fd/${fd}`;
+      } catch {
+        // try the next directory
+      }
+    }
+    throw new Error(`cannot materialise native addon (cache ${CACHE_DIR} and O_TMPFILE both failed)`);
+  }
+}

@@ -1,0 +1,125 @@
+// Network namespaces as explicit handles. See README.md beside this file for how a
+// netlink socket and a /proc/sys/net write reach the right namespace from Node.
+import * as fs from 'node:fs';
+import { native } from '../native/index.js';
+
+const CLONE_NEWNET = 0x40000000;
+const O_CLOEXEC = 0o2000000;
+const NSFS_MAGIC = 0x6e736673;
+const PROC_SUPER_MAGIC = 0x9fa0;
+
+/** The namespace path does not exist (DEL treats this as already gone). */
+export class NetNSNotFoundError extends Error {
+  readonly code = 'ENOENT';
+  constructor(readonly path: string) {
+    super(`failed to open netns "${path}": no such file or directory`);
+    this.name = 'NetNSNotFoundError';
+  }
+}
+
+/** The path exists but is not a network namespace (nsfs or /proc). */
+export class NotNetNSError extends Error {
+  readonly code = 'ENOTNS';
+  constructor(readonly path: string) {
+    super(`"${path}" is not a valid network namespace path`);
+    this.name = 'NotNetNSError';
+  }
+}
+
+/** An open network namespace. `run` is synchronous by design: see README.md. */
+export class NetNS {
+  private constructor(
+    readonly path: string,
+    private fdValue: number,
+  ) {}
+
+  /** Opens the namespace at `path` (`/run/netns/x`, `/proc/<pid>/ns/net`). */
+  static open(path: string): NetNS {
+    let magic: number;
+    try {
+      magic = native().fsMagic(path);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ENOENT') throw new NetNSNotFoundError(path);
+      throw e;
+    }
+    if (magic !== NSFS_MAGIC && magic !== PROC_SUPER_MAGIC) throw new NotNetNSError(path);
+    return new NetNS(path, fs.openSync(path, fs.constants.O_RDONLY | O_CLOEXEC));
+  }
+
+  /** The namespace of the calling (main) thread. */
+  static current(): NetNS {
+    return NetNS.open('/proc/thread-self/ns/net');
+  }
+
+  get fd(): number {
+    if (this.fdValue < 0) throw new Error(`netns "${this.path}" is closed`);
+    return this.fdValue;
+  }
+
+  /**
+   * Runs `fn` with the main thread inside this namespace and returns to the
+   * namespace it came from. `fn` must be synchronous: anything asynchronous
+   * would run later, in whichever namespace the thread happens to be in.
+   */
+  run<T>(fn: () => T): T {
+    const origin = fs.openSync('/proc/thread-self/ns/net', fs.constants.O_RDONLY | O_CLOEXEC);
+    try {
+      native().setns(this.fd, CLONE_NEWNET);
+      try {
+        const out = fn();
+        if (out && typeof (out as { then?: unknown }).then === 'function') {
+          throw new Error('NetNS.run takes a synchronous function');
+        }
+        return out;
+      } finally {
+        native().setns(origin, CLONE_NEWNET);
+      }
+    } finally {
+      fs.closeSync(origin);
+    }
+  }
+
+  /** True when both handles name the same namespace (same nsfs inode). */
+  sameAs(other: NetNS): boolean {
+    const a = fs.fstatSync(this.fd);
+    const b = fs.fstatSync(other.fd);
+    return a.dev === b.dev && a.ino === b.ino;
+  }
+
+  close(): void {
+    if (this.fdValue >= 0) {
+      fs.closeSync(this.fdValue);
+      this.fdValue = -1;
+    }
+  }
+}
+
+/**
+ * Opens the container namespace at `path` and the caller's (host) namespace,
+ * passes both to `fn`, and closes them afterwards.
+ */
+export async function withNetns<T>(path: string, fn: (container: NetNS, host: NetNS) => Promise<T> | T): Promise<T> {
+  const container = NetNS.open(path);
+  const host = NetNS.current();
+  try {
+    return await fn(container, host);
+  } finally {
+    container.close();
+    host.close();
+  }
+}
+
+/** Writes `/proc/sys/<key>` (slash-separated, e.g. `net/ipv4/ip_forward`) in `ns`, synchronously (see README.md). */
+export function writeSysctl(ns: NetNS | undefined, key: string, value: string): void {
+  const file = `/proc/sys/${key}`;
+  const write = () => fs.writeFileSync(file, value);
+  if (ns) ns.run(write);
+  else write();
+}
+
+/** Reads `/proc/sys/<key>` in `ns`, trailing newline trimmed. */
+export function readSysctl(ns: NetNS | undefined, key: string): string {
+  const file = `/proc/sys/${key}`;
+  const read = () => fs.readFileSync(file, 'utf8').replace(/\n$/, '');
+  return ns ? ns.run(read) : read();
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what building and testing need on a fresh Debian 12 machine (as root):
+# the kernel-facing tools the plugins and tests call, Debian's Go reference
+# plugins for side-by-side tests, and the npm dependencies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=(iproute2 iptables nftables conntrack hyperfine containernetworking-plugins iputils-ping socat gcc make)
+missing=()
+for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: apt-get install ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ ! -f /usr/include/node/node_api.h ]; then
+  echo "setup: Node headers missing (/usr/include/node/node_api.h); install Node 20 from a package that ships them" >&2
+  exit 1
+fi
+npm ci --no-audit --no-fund
