@@ -30,7 +30,7 @@ test: build typecheck
 	$(NODE_ENV_CLEAN) node --test --test-concurrency=1 --import tsx $$(find test/unit test/integration -name '*.test.ts' | sort)
 
 bench: build
-	$(NODE_ENV_CLEAN) $(TSX) scripts/bench.ts
+	for f in scripts/bench/*.ts; do $(NODE_ENV_CLEAN) $(TSX) $$f || exit 1; done
 
 demo: build
 	bash scripts/demo.sh
