@@ -87,10 +87,12 @@ function decodeConf(stdin: Buffer): { cniVersion: string; name: string } {
   if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) {
     throw new CniError(ErrCode.DecodingFailure, 'error unmarshall network config: not a JSON object');
   }
+  // Go's encoding/json matches keys case-insensitively (an exact match wins).
   const c = conf as Record<string, unknown>;
-  const cniVersion = c.cniVersion ?? '';
+  const field = (key: string) => (key in c ? c[key] : c[Object.keys(c).find((k) => k.toLowerCase() === key.toLowerCase()) ?? '']);
+  const cniVersion = field('cniVersion') ?? '';
   if (typeof cniVersion !== 'string') throw new CniError(ErrCode.DecodingFailure, 'cniVersion: must be a string');
-  const name = c.name ?? '';
+  const name = field('name') ?? '';
   if (typeof name !== 'string') throw new CniError(ErrCode.InvalidNetworkConfig, 'name: must be a string');
   return { cniVersion: cniVersion || '0.1.0', name };
 }
