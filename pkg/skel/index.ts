@@ -93,7 +93,8 @@ function decodeConf(stdin: Buffer): { cniVersion: string; name: string } {
   const cniVersion = field('cniVersion') ?? '';
   if (typeof cniVersion !== 'string') throw new CniError(ErrCode.DecodingFailure, 'cniVersion: must be a string');
   const name = field('name') ?? '';
-  if (typeof name !== 'string') throw new CniError(ErrCode.InvalidNetworkConfig, 'name: must be a string');
+  // Go's json.Unmarshal fails on a non-string name: a decoding error (6), not a config error.
+  if (typeof name !== 'string') throw new CniError(ErrCode.DecodingFailure, 'error unmarshall network config: name: must be a string');
   return { cniVersion: cniVersion || '0.1.0', name };
 }
 
