@@ -87,9 +87,9 @@ function decodeConf(stdin: Buffer): { cniVersion: string; name: string } {
   if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) {
     throw new CniError(ErrCode.DecodingFailure, 'error unmarshall network config: not a JSON object');
   }
-  // Go's encoding/json matches keys case-insensitively (an exact match wins).
+  // Go's encoding/json matches keys case-insensitively; with several matches the last in the document wins.
   const c = conf as Record<string, unknown>;
-  const field = (key: string) => (key in c ? c[key] : c[Object.keys(c).find((k) => k.toLowerCase() === key.toLowerCase()) ?? '']);
+  const field = (key: string) => Object.entries(c).reverse().find(([k]) => k.toLowerCase() === key.toLowerCase())?.[1];
   const cniVersion = field('cniVersion') ?? '';
   if (typeof cniVersion !== 'string') throw new CniError(ErrCode.DecodingFailure, 'cniVersion: must be a string');
   const name = field('name') ?? '';
