@@ -459,3 +459,16 @@ describe('skel: errors and results', () => {
     assert.ok(!('cniVersion' in r.json));
   });
 });
+
+describe('skel: key matching as Go', () => {
+  const env = { CNI_COMMAND: 'DEL', ...ATTACH };
+  it('name and cniVersion are matched case-insensitively', async () => {
+    const r = await run({ ...env, CNI_COMMAND: 'ADD' }, { CNIVersion: '0.4.0', Name: 'n' });
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(r.json.cniVersion, '0.4.0');
+  });
+  it('with several spellings of a key the last one in the document wins (Debian loopback agrees)', async () => {
+    assert.equal((await run(env, '{"cniVersion":"1.0.0","name":"a","NAME":"b b"}')).json?.details, 'b b');
+    assert.equal((await run(env, '{"cniVersion":"1.0.0","NAME":"b b","name":"a"}')).code, 0);
+  });
+});
