@@ -18,12 +18,22 @@ export function parseCniArgs(raw: string): Array<[string, string]> {
  */
 export function loadArgs<K extends string>(raw: string, known: readonly K[]): Partial<Record<K, string>> {
   const pairs = parseCniArgs(raw);
-  const ignoreUnknown = pairs.some(([k, v]) => k === 'IgnoreUnknown' && /^(1|true)$/i.test(v));
+  let ignoreUnknown = false;
+  const unknown: string[] = [];
   const out: Partial<Record<K, string>> = {};
   for (const [k, v] of pairs) {
-    if (k === 'IgnoreUnknown') continue;
-    if ((known as readonly string[]).includes(k)) out[k as K] = v;
-    else if (!ignoreUnknown) throw new CniError(ErrCode.InvalidEnvironmentVariables, `CNI_ARGS: unknown args ["${k}"]`);
+    if (k === 'IgnoreUnknown') {
+      // Go's UnmarshallableBool: 1/true/0/false in any case, anything else is an error.
+      if (!/^(1|true|0|false)$/i.test(v)) {
+        throw new CniError(ErrCode.InvalidEnvironmentVariables, `CNI_ARGS: error parsing value of pair "${k}=${v}": boolean unmarshal error: invalid input ${v}`);
+      }
+      ignoreUnknown = /^(1|true)$/i.test(v);
+    } else if ((known as readonly string[]).includes(k)) out[k as K] = v;
+    else unknown.push(`${k}=${v}`);
+  }
+  // Like the reference, every unknown pair is named, and only after all pairs are read.
+  if (unknown.length && !ignoreUnknown) {
+    throw new CniError(ErrCode.InvalidEnvironmentVariables, `CNI_ARGS: unknown args [${unknown.map((p) => JSON.stringify(p)).join(' ')}]`);
   }
   return out;
 }
