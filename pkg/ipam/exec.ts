@@ -1,0 +1,97 @@
+// Delegation to an IPAM plugin (SPEC.md §4): the binary named by `ipam.type` is
+// looked up in CNI_PATH and run with the caller's stdin and environment, only
+// CNI_COMMAND changed. A delegate's error JSON is passed through with its code.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { run } from '../exec/index.js';
+import { CniError, ErrCode } from '../types/error.js';
+import { parseResult, type Result } from '../types/result.js';
+
+/** Where and how to run a delegate. */
+export interface DelegateCall {
+  /** The plugin type (`ipam.type`). */
+  type: string;
+  /** The complete network configuration, forwarded untouched. */
+  stdin: Buffer | string;
+  /** CNI_PATH, ':'-separated; defaults to the caller's. */
+  cniPath?: string;
+  /** The environment to inherit (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The first executable `type` in the ':'-separated `cniPath`. */
+export function findInPath(type: string, cniPath: string): string {
+  if (!type) throw new CniError(ErrCode.InvalidNetworkConfig, 'no plugin name provided');
+  if (type.includes('/') || type.includes('\\')) throw new CniError(ErrCode.InvalidNetworkConfig, `invalid plugin name: ${type}`);
+  const dirs = cniPath.split(':').filter(Boolean);
+  if (!dirs.length) throw new CniError(ErrCode.InvalidEnvironmentVariables, 'no paths provided');
+  for (const dir of dirs) {
+    const file = path.join(dir, type);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      if (fs.statSync(file).isFile()) return file;
+    } catch {
+      // not in this directory
+    }
+  }
+  throw new CniError(ErrCode.Internal, `failed to find plugin "${type}" in path [${dirs.join(' ')}]`);
+}
+
+async function execDelegate(command: string, call: DelegateCall): Promise<string> {
+  const env = { ...(call.env ?? process.env) };
+  const cniPath = call.cniPath ?? env.CNI_PATH ?? '';
+  const file = findInPath(call.type, cniPath);
+  env.CNI_COMMAND = command;
+  env.CNI_PATH = cniPath;
+  const r = await run(file, [], { input: call.stdin, env, allowFailure: true });
+  // the delegate's stderr belongs to the caller's stderr (SPEC §4)
+  if (r.stderr) process.stderr.write(r.stderr);
+  if (r.code !== 0) throw delegateError(call.type, r.stdout, r.code);
+  return r.stdout;
+}
+
+function delegateError(type: string, stdout: string, exitCode: number): CniError {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stdout);
+  } catch {
+    parsed = undefined;
+  }
+  const e = parsed as { code?: unknown; msg?: unknown; details?: unknown } | undefined;
+  if (e && typeof e.code === 'number' && typeof e.msg === 'string') {
+    return new CniError(e.code, e.msg, typeof e.details === 'string' ? e.details : '');
+  }
+  return new CniError(ErrCode.Internal, `netplugin failed: "${type}" exited with status ${exitCode}: ${stdout.trim()}`);
+}
+
+/** Runs the delegate's ADD and returns its result in the 1.1.0 shape. */
+export async function execAdd(call: DelegateCall, confVersion: string): Promise<Result> {
+  const out = await execDelegate('ADD', call);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(out);
+  } catch (e) {
+    throw new CniError(ErrCode.DecodingFailure, `failed to decode result of "${call.type}": ${(e as Error).message}`);
+  }
+  return parseResult(raw, confVersion, 'ipam result');
+}
+
+/** Runs the delegate's DEL. */
+export async function execDel(call: DelegateCall): Promise<void> {
+  await execDelegate('DEL', call);
+}
+
+/** Runs the delegate's CHECK. */
+export async function execCheck(call: DelegateCall): Promise<void> {
+  await execDelegate('CHECK', call);
+}
+
+/** Runs the delegate's STATUS. */
+export async function execStatus(call: DelegateCall): Promise<void> {
+  await execDelegate('STATUS', call);
+}
+
+/** Runs the delegate's GC. */
+export async function execGC(call: DelegateCall): Promise<void> {
+  await execDelegate('GC', call);
+}

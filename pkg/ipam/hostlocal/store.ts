@@ -1,0 +1,284 @@
+// The host-local store: the reference's on-disk format (reference §2.7), plus an
+// index that makes ADD/DEL/CHECK independent of the number of reservations.
+//
+// Format shared with the Go plugin, byte for byte:
+//   <dataDir>/<net>/<ip>                 "<containerID>\r\n<ifname>" (0600), created with O_EXCL
+//   <dataDir>/<net>/last_reserved_ip.<i> the last address reserved from range set i (0600)
+//   <dataDir>/<net>/lock                 flock(LOCK_EX) around every operation (both plugins)
+// A file holding only "<containerID>" (pre-ifname format) still counts on DEL/CHECK.
+//
+// Index (ours only), kept outside the network directory so the Go plugin's
+// directory walks and anyone counting reservations never see it (a network name
+// cannot start with '.', so it cannot collide with a network):
+//   <dataDir>/.cni-ts-index/<net>/header  {dev, ino, mtime} of the network directory when last in sync
+//   <dataDir>/.cni-ts-index/<net>/<xx>    256 buckets: [[file, content], ...] of reservations whose
+//                                         container ID hashes to xx
+// Any change to the directory's entries (a Go ADD/DEL, `rm`, a crash between
+// our change and our index update) moves its mtime, so a header that does not
+// match means "rebuild by one full scan". Before unlocking we make sure the
+// clock has passed the recorded mtime, so a change made right after us can
+// never carry the same timestamp (coarse timestamps on kernels before 6.13).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseIP, type IP } from '../../ip/addr.js';
+import { native } from '../../native/index.js';
+import { errnoCode } from '../../types/error.js';
+
+const LOCK_EX = 2;
+const LOCK_UN = 8;
+const BUCKETS = 256;
+const INDEX_ROOT = '.cni-ts-index';
+const LAST_RESERVED = 'last_reserved_ip.';
+/** How long we wait for the clock to pass the directory's mtime before giving the index up as racy. */
+const CLOCK_WAIT_MS = 50;
+
+/** One reservation file: its name (an address) and its trimmed content. */
+export interface Reservation {
+  file: string;
+  content: string;
+}
+
+/** The content the reference writes for an attachment. */
+export function reservationKey(containerID: string, ifname: string): string {
+  return `${containerID.trim()}\r\n${ifname}`;
+}
+
+/** The container ID part of a reservation's content (the whole content for legacy files). */
+function idOf(content: string): string {
+  const i = content.indexOf('\r\n');
+  return i < 0 ? content : content.slice(0, i);
+}
+
+function bucketOf(id: string): number {
+  // FNV-1a: cheap and stable across versions of this code.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % BUCKETS;
+}
+
+/** Files in the network directory that are not reservations. */
+export function isBookkeeping(name: string): boolean {
+  return name === 'lock' || name.startsWith(LAST_RESERVED);
+}
+
+interface Header {
+  v: 1;
+  dev: string;
+  ino: string;
+  mtime: string;
+}
+
+/** An open, locked network directory. Always `close()` it. */
+export class Store {
+  readonly dir: string;
+  private readonly indexDir: string;
+  private lockFd: number;
+  private readonly buckets = new Map<number, Reservation[]>();
+  private readonly dirty = new Set<number>();
+  private synced = false;
+  private rebuilt = false;
+
+  private constructor(dir: string, indexDir: string, lockFd: number) {
+    this.dir = dir;
+    this.indexDir = indexDir;
+    this.lockFd = lockFd;
+  }
+
+  /**
+   * Opens and locks `<dataDir>/<network>`. With `create` false, a missing
+   * directory gives undefined (DEL, CHECK and GC leave nothing behind).
+   */
+  static open(dataDir: string, network: string, create: boolean): Store | undefined {
+    const dir = path.join(dataDir, network);
+    if (create) fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    else if (!fs.existsSync(dir)) return undefined;
+    // The Go plugin (go-filemutex) opens the lock O_RDONLY|O_CREAT 0750; same file, same lock.
+    const fd = fs.openSync(path.join(dir, 'lock'), fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o750);
+    try {
+      native().flock(fd, LOCK_EX);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+    return new Store(dir, path.join(dataDir, INDEX_ROOT, network), fd);
+  }
+
+  /** Unlocks. Records the index first when it changed; a failure there only costs a rescan later. */
+  close(): void {
+    if (this.lockFd < 0) return;
+    try {
+      this.seal();
+    } catch (e) {
+      process.stderr.write(`host-local: index not saved (next call rescans): ${(e as Error).message}\n`);
+    } finally {
+      native().flock(this.lockFd, LOCK_UN);
+      fs.closeSync(this.lockFd);
+      this.lockFd = -1;
+    }
+  }
+
+  /** True when the last call rebuilt the index by a full scan (for tests and benchmarks). */
+  get rescanned(): boolean {
+    return this.rebuilt;
+  }
+
+  /** Reservations held by (containerID, ifname); legacy id-only files count when none carry the ifname. */
+  heldBy(containerID: string, ifname: string): { current: Reservation[]; legacy: Reservation[] } {
+    const id = containerID.trim();
+    const key = reservationKey(containerID, ifname);
+    const list = this.bucket(bucketOf(id));
+    return { current: list.filter((r) => r.content === key), legacy: list.filter((r) => r.content === id) };
+  }
+
+  /** Every reservation of the network. */
+  all(): Reservation[] {
+    const out: Reservation[] = [];
+    for (let b = 0; b < BUCKETS; b++) out.push(...this.bucket(b));
+    return out;
+  }
+
+  /**
+   * Creates the reservation file for `ip` with O_EXCL (the reservation
+   * primitive both plugins use) and records it as the range set's last
+   * reserved address. False when the address is already taken.
+   */
+  reserve(ip: string, containerID: string, ifname: string, rangeSet: number): boolean {
+    this.sync(); // before our own change moves the directory's mtime
+    const file = path.join(this.dir, ip);
+    const content = reservationKey(containerID, ifname);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    } catch (e) {
+      if (errnoCode(e) === 'EEXIST') return false;
+      throw e;
+    }
+    // A failed write must not leave an empty file behind (plugins#498).
+    try {
+      try {
+        fs.writeSync(fd, content);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (e) {
+      fs.rmSync(file, { force: true });
+      throw e;
+    }
+    const list = this.bucket(bucketOf(idOf(content)));
+    list.push({ file: ip, content });
+    this.dirty.add(bucketOf(idOf(content)));
+    fs.writeFileSync(path.join(this.dir, `${LAST_RESERVED}${rangeSet}`), ip, { mode: 0o600 });
+    return true;
+  }
+
+  /** True when a file for `ip` exists (STATUS probes without reserving). */
+  taken(ip: string): boolean {
+    return fs.existsSync(path.join(this.dir, ip));
+  }
+
+  /** Removes one reservation; a file already gone is fine. */
+  release(r: Reservation): void {
+    this.sync();
+    fs.rmSync(path.join(this.dir, r.file), { force: true });
+    const b = bucketOf(idOf(r.content));
+    const list = this.bucket(b);
+    const i = list.findIndex((x) => x.file === r.file);
+    if (i >= 0) list.splice(i, 1);
+    this.dirty.add(b);
+  }
+
+  /** The address recorded in `last_reserved_ip.<i>`, if readable. */
+  lastReserved(rangeSet: number): IP | undefined {
+    try {
+      return parseIP(fs.readFileSync(path.join(this.dir, `${LAST_RESERVED}${rangeSet}`), 'utf8').trim());
+    } catch {
+      return undefined;
+    }
+  }
+
+  private bucket(b: number): Reservation[] {
+    this.sync();
+    let list = this.buckets.get(b);
+    if (list) return list;
+    try {
+      list = JSON.parse(fs.readFileSync(path.join(this.indexDir, b.toString(16).padStart(2, '0')), 'utf8')) as Reservation[];
+      if (!Array.isArray(list)) throw new Error('bucket is not a list');
+    } catch {
+      // A lost or torn bucket: the header cannot be trusted either.
+      this.rebuild();
+      return this.buckets.get(b)!;
+    }
+    this.buckets.set(b, list);
+    return list;
+  }
+
+  /** Validates the index against the directory once per call; rebuilds it when stale. */
+  private sync(): void {
+    if (this.synced) return;
+    this.synced = true;
+    const st = fs.statSync(this.dir, { bigint: true });
+    let hdr: Header | undefined;
+    try {
+      hdr = JSON.parse(fs.readFileSync(path.join(this.indexDir, 'header'), 'utf8')) as Header;
+    } catch {
+      hdr = undefined;
+    }
+    const fresh = hdr?.v === 1 && hdr.dev === String(st.dev) && hdr.ino === String(st.ino) && hdr.mtime === String(st.mtimeNs);
+    if (!fresh) this.rebuild();
+  }
+
+  /** One full scan of the directory, as the reference does on every call. */
+  private rebuild(): void {
+    this.synced = true;
+    this.rebuilt = true;
+    this.buckets.clear();
+    for (let b = 0; b < BUCKETS; b++) {
+      this.buckets.set(b, []);
+      this.dirty.add(b);
+    }
+    for (const ent of fs.readdirSync(this.dir, { withFileTypes: true })) {
+      if (!ent.isFile() || isBookkeeping(ent.name)) continue;
+      let content: string;
+      try {
+        content = fs.readFileSync(path.join(this.dir, ent.name), 'utf8').trim();
+      } catch {
+        continue; // removed meanwhile by a writer that does not lock
+      }
+      this.buckets.get(bucketOf(idOf(content)))!.push({ file: ent.name, content });
+    }
+  }
+
+  /** Writes changed buckets, then the header naming the directory state they describe. */
+  private seal(): void {
+    if (this.dirty.size === 0) return;
+    fs.mkdirSync(this.indexDir, { recursive: true, mode: 0o700 });
+    for (const b of this.dirty) {
+      fs.writeFileSync(path.join(this.indexDir, b.toString(16).padStart(2, '0')), JSON.stringify(this.buckets.get(b) ?? []), { mode: 0o600 });
+    }
+    this.dirty.clear();
+    const st = fs.statSync(this.dir, { bigint: true });
+    const header = JSON.stringify({ v: 1, dev: String(st.dev), ino: String(st.ino), mtime: String(st.mtimeNs) } satisfies Header);
+    const hfd = fs.openSync(path.join(this.indexDir, 'header'), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    try {
+      // Querying the inode first makes kernels with multigrain timestamps (6.13+)
+      // stamp the write below finely; older kernels need the coarse tick to pass.
+      fs.fstatSync(hfd);
+      const deadline = Date.now() + CLOCK_WAIT_MS;
+      for (;;) {
+        fs.ftruncateSync(hfd, 0);
+        fs.writeSync(hfd, header, 0);
+        if (fs.fstatSync(hfd, { bigint: true }).mtimeNs > st.mtimeNs) break;
+        if (Date.now() > deadline) {
+          fs.ftruncateSync(hfd, 0); // cannot prove freshness: the next call rescans
+          break;
+        }
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 0.2);
+      }
+    } finally {
+      fs.closeSync(hfd);
+    }
+  }
+}

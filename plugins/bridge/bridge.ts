@@ -1,0 +1,245 @@
+// bridge: attaches a container to a Linux bridge on the host through a veth
+// pair, with optional IPAM, gateway, masquerading, VLANs and MAC spoof check
+// (reference §2.1, with its known bugs fixed: full rollback, vlan_filtering on
+// existing bridges, CHECK of L2-only networks, masquerade teardown without netns).
+import { addToIP, formatIP, networkOf, parseCIDR, type IPNet } from '../../pkg/ip/addr.js';
+import { enableForwardFor } from '../../pkg/ip/forward.js';
+import { IF_OPER_UP, linkByIndex, linkByName, linkDelByName, linkSet, type Link } from '../../pkg/ip/link.js';
+import { Rtnl } from '../../pkg/ip/netlink.js';
+import { addrDel } from '../../pkg/ip/route.js';
+import { validateExpectedIPs, validateExpectedRoutes } from '../../pkg/ip/validate.js';
+import { setupVeth } from '../../pkg/ip/veth.js';
+import { chooseDNS, configureIface, execAdd, execCheck, execDel, execGC, execStatus, failpoint, ipamType, validAttachments } from '../../pkg/ipam/index.js';
+import { gcIPMasq, setupIPMasq, teardownIPMasq } from '../../pkg/firewall/ipmasq.js';
+import { setupSpoofCheck, spoofRefID, teardownSpoofCheck } from '../../pkg/firewall/spoofcheck.js';
+import { NetNSNotFoundError, withNetns, writeSysctl, type NetNS } from '../../pkg/ns/index.js';
+import type { CmdArgs } from '../../pkg/skel/index.js';
+import { prevResultOf } from '../../pkg/types/conf.js';
+import { CniError, ErrCode } from '../../pkg/types/error.js';
+import type { Result } from '../../pkg/types/result.js';
+import { Undo } from '../../pkg/undo/index.js';
+import { loadBridgeConf, type BridgeConf } from './conf.js';
+import { attachPort, deleteBridgeIfUnused, ensureBridge, ensureGatewayAddr, ensureVlanGatewayIface, pinBridgeMAC, vlanFiltering } from './host.js';
+
+/** Polling schedule (ms) while waiting for the host port to be oper-up, as the reference. */
+const PORT_UP_WAITS = [0, 50, 500, 1000, 1000];
+
+const delegate = (args: CmdArgs, conf: BridgeConf) => ({ type: ipamType(conf), stdin: args.stdinData, cniPath: args.path });
+
+async function waitPortUp(nl: Rtnl, index: number, name: string): Promise<Link> {
+  for (const ms of PORT_UP_WAITS) {
+    if (ms) await new Promise((r) => setTimeout(r, ms));
+    const l = linkByIndex(nl, index);
+    if (l?.operstate === IF_OPER_UP) return l;
+  }
+  throw new Error(`bridge port in error state: "${name}" is not up`);
+}
+
+function containerSysctls(ns: NetNS, ifName: string, enableDAD: boolean): void {
+  const set = (k: string, v: string) => {
+    try {
+      writeSysctl(ns, k, v);
+    } catch {
+      // IPv6 may be disabled in the container; the reference ignores these too
+    }
+  };
+  if (enableDAD) {
+    set(`net/ipv6/conf/${ifName}/enhanced_dad`, '1');
+    set(`net/ipv6/conf/${ifName}/accept_dad`, '1');
+  } else {
+    set(`net/ipv6/conf/${ifName}/accept_dad`, '0');
+  }
+  set(`net/ipv4/conf/${ifName}/arp_notify`, '1');
+}
+
+/** Fills in gateways (first host of the subnet when isGateway and IPAM gave none) and default routes. */
+function planGateways(conf: BridgeConf, result: Result): IPNet[] {
+  const gws: IPNet[] = [];
+  for (const ipc of result.ips ?? []) {
+    const net = parseCIDR(ipc.address)!;
+    if (!ipc.gateway && conf.isGateway) ipc.gateway = formatIP(addToIP(networkOf(net), 1n));
+    if (!ipc.gateway) continue;
+    const gw = parseCIDR(`${ipc.gateway}/${net.prefix}`)!;
+    if (conf.isGateway && !gws.some((g) => formatIP(g.ip) === formatIP(gw.ip))) gws.push(gw);
+    if (conf.isDefaultGateway) {
+      const dst = net.ip.family === 4 ? '0.0.0.0/0' : '::/0';
+      const has = (result.routes ?? []).some((r) => r.dst === dst && r.gw);
+      if (!has && !(result.routes ?? []).some((r) => r.dst === dst && r.gw === ipc.gateway)) {
+        (result.routes ??= []).push({ dst, gw: ipc.gateway });
+      }
+    }
+  }
+  return gws;
+}
+
+export async function add(args: CmdArgs): Promise<Result> {
+  const conf = loadBridgeConf(args.stdinData, args.args);
+  const hasIPAM = ipamType(conf) !== '';
+  // the container namespace is opened before anything is created: a bad CNI_NETNS fails early
+  return withNetns(args.netns, async (container, host) => {
+    const hnl = new Rtnl(host);
+    const cnl = new Rtnl(container);
+    try {
+      return await Undo.run(async (undo) => {
+        const { bridge, created } = ensureBridge(hnl, host, conf);
+        if (created) undo.push(`delete bridge "${conf.bridge}"`, () => deleteBridgeIfUnused(hnl, conf.bridge));
+        const pair = setupVeth({ container, host, ifName: args.ifName, mtu: conf.mtu || undefined, mac: conf.mac });
+        undo.push(`delete veth "${pair.host.name}"`, () => linkDelByName(hnl, pair.host.name));
+        failpoint(conf, 'veth');
+        attachPort(hnl, pair.host.index, pair.host.name, bridge, conf);
+        const refID = spoofRefID(args.containerID, args.ifName);
+        if (conf.macspoofchk) {
+          await setupSpoofCheck(pair.host.name, pair.container.mac, refID);
+          undo.push('remove spoof check', () => teardownSpoofCheck(refID));
+        }
+        const result: Result = {
+          cniVersion: '1.1.0',
+          interfaces: [
+            { name: bridge.name, mac: bridge.mac },
+            { name: pair.host.name, mac: pair.host.mac },
+            { name: args.ifName, mac: pair.container.mac, sandbox: args.netns },
+          ],
+        };
+        if (hasIPAM) {
+          const ipamResult = await execAdd(delegate(args, conf), conf.cniVersion ?? '');
+          undo.push('release IPAM reservation', () => execDel(delegate(args, conf)));
+          failpoint(conf, 'ipam');
+          if (!ipamResult.ips?.length) throw new Error('IPAM plugin returned missing IP config');
+          result.ips = ipamResult.ips.map((c) => ({ ...c, interface: 2 }));
+          result.routes = ipamResult.routes ? [...ipamResult.routes] : undefined;
+          result.dns = ipamResult.dns;
+          const gws = planGateways(conf, result);
+          containerSysctls(container, args.ifName, conf.enabledad);
+          await configureIface(container, args.ifName, result);
+          if (conf.isGateway) {
+            let target = bridge;
+            if (conf.vlan) {
+              const g = ensureVlanGatewayIface(hnl, host, bridge, conf);
+              if (g.created) undo.push(`delete "${g.link.name}"`, () => linkDelByName(hnl, g.link.name));
+              target = g.link;
+              result.interfaces!.push({ name: g.link.name, mac: g.link.mac });
+            }
+            for (const gw of gws) {
+              if (ensureGatewayAddr(hnl, target, gw, conf.forceAddress)) undo.push('remove gateway address', () => addrDel(hnl, target.index, gw));
+            }
+            pinBridgeMAC(hnl, linkByName(hnl, bridge.name)!);
+            enableForwardFor(gws.map((g) => g.ip.family), host);
+          }
+          if (conf.ipMasq) {
+            const owner = { network: conf.name, containerID: args.containerID, ifName: args.ifName };
+            const nets = result.ips.map((c) => parseCIDR(c.address)!);
+            undo.push('remove ip masquerade rules', () => teardownIPMasq(owner));
+            await setupIPMasq(owner, nets, conf.ipMasqBackend);
+            failpoint(conf, 'ipmasq');
+          }
+        } else if (!conf.disableContainerInterface) {
+          linkSet(cnl, pair.container.index, { up: true }, `failed to set "${args.ifName}" up`);
+        }
+        if (!conf.disableContainerInterface) await waitPortUp(hnl, pair.host.index, pair.host.name);
+        const br = linkByName(hnl, bridge.name)!;
+        const hv = linkByIndex(hnl, pair.host.index)!;
+        result.interfaces![0].mac = br.mac;
+        result.interfaces![1].mac = hv.mac;
+        const dns = chooseDNS(conf, result.dns);
+        if (dns) result.dns = dns;
+        else delete result.dns;
+        return result;
+      });
+    } finally {
+      hnl.close();
+      cnl.close();
+    }
+  });
+}
+
+export async function del(args: CmdArgs): Promise<void> {
+  const conf = loadBridgeConf(args.stdinData, args.args);
+  if (args.netns) {
+    try {
+      await withNetns(args.netns, (container) => {
+        const nl = new Rtnl(container);
+        try {
+          linkDelByName(nl, args.ifName);
+        } finally {
+          nl.close();
+        }
+      });
+    } catch (e) {
+      if (!(e instanceof NetNSNotFoundError)) throw e;
+    }
+  }
+  if (ipamType(conf)) await execDel(delegate(args, conf));
+  if (conf.macspoofchk) {
+    try {
+      await teardownSpoofCheck(spoofRefID(args.containerID, args.ifName));
+    } catch (e) {
+      process.stderr.write(`${(e as Error).message}\n`);
+    }
+  }
+  // derived from network, container ID and ifname: works without CNI_NETNS (plugins#810)
+  if (conf.ipMasq) await teardownIPMasq({ network: conf.name, containerID: args.containerID, ifName: args.ifName });
+}
+
+export async function check(args: CmdArgs): Promise<void> {
+  const conf = loadBridgeConf(args.stdinData, args.args);
+  // an L2-only network has nothing to ask IPAM about (the reference fails here)
+  if (ipamType(conf)) await execCheck(delegate(args, conf));
+  const prev = prevResultOf(conf);
+  if (!prev) throw new CniError(ErrCode.InvalidNetworkConfig, 'required prevResult missing');
+  const ifaces = prev.interfaces ?? [];
+  const brIface = ifaces.find((i) => i.name === conf.bridge);
+  const ctrIndex = ifaces.findIndex((i) => i.name === args.ifName && i.sandbox === args.netns);
+  if (ctrIndex < 0) throw new Error(`prevResult has no interface "${args.ifName}" in sandbox "${args.netns}"`);
+  const ctr = ifaces[ctrIndex];
+  await withNetns(args.netns, (container, host) => {
+    const hnl = new Rtnl(host);
+    const cnl = new Rtnl(container);
+    try {
+      const br = linkByName(hnl, conf.bridge);
+      if (!br) throw new Error(`failed to find bridge "${conf.bridge}"`);
+      if (br.kind !== 'bridge') throw new Error(`"${conf.bridge}" is not a bridge`);
+      if (brIface?.mac && brIface.mac !== br.mac) throw new Error(`bridge "${conf.bridge}" has MAC ${br.mac}, expected ${brIface.mac}`);
+      const promisc = (br.promiscuity ?? 0) > 0;
+      if (promisc !== conf.promiscMode) throw new Error(`bridge "${conf.bridge}" promiscuous mode is ${promisc}, expected ${conf.promiscMode}`);
+      if ((conf.vlan || conf.trunkIDs.length) && !vlanFiltering(br)) throw new Error(`bridge "${conf.bridge}" has vlan_filtering off`);
+      const link = linkByName(cnl, args.ifName);
+      if (!link) throw new Error(`failed to find container interface "${args.ifName}"`);
+      if (link.kind !== 'veth') throw new Error(`container interface "${args.ifName}" is not a veth`);
+      if (ctr.mac && ctr.mac !== link.mac) throw new Error(`container interface "${args.ifName}" has MAC ${link.mac}, expected ${ctr.mac}`);
+      const hostPeer = link.parentIndex ? linkByIndex(hnl, link.parentIndex) : undefined;
+      if (!hostPeer || hostPeer.kind !== 'veth' || hostPeer.parentIndex !== link.index) throw new Error(`failed to find the host end of "${args.ifName}"`);
+      if (hostPeer.master !== br.index) throw new Error(`host veth "${hostPeer.name}" is not attached to bridge "${conf.bridge}"`);
+      const hostIface = ifaces.find((i) => i.name.startsWith('veth') && !i.sandbox);
+      if (hostIface && hostIface.name !== hostPeer.name) throw new Error(`host veth is "${hostPeer.name}", prevResult says "${hostIface.name}"`);
+      validateExpectedIPs(cnl, args.ifName, link.index, (prev.ips ?? []).filter((c) => c.interface === ctrIndex));
+      validateExpectedRoutes(cnl, prev.routes ?? []);
+    } finally {
+      hnl.close();
+      cnl.close();
+    }
+  });
+}
+
+export async function gc(args: CmdArgs): Promise<void> {
+  const conf = loadBridgeConf(args.stdinData, args.args);
+  const valid = validAttachments(JSON.parse(args.stdinData.toString('utf8')));
+  const errors: string[] = [];
+  try {
+    await gcIPMasq(conf.name, valid);
+  } catch (e) {
+    errors.push((e as Error).message);
+  }
+  if (ipamType(conf)) {
+    try {
+      await execGC(delegate(args, conf));
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  if (errors.length) throw new Error(errors.join('; '));
+}
+
+export async function status(args: CmdArgs): Promise<void> {
+  const conf = loadBridgeConf(args.stdinData, args.args);
+  if (ipamType(conf)) await execStatus(delegate(args, conf));
+}
