@@ -1,12 +1,12 @@
 // The allocator (reference §2.7, backend/allocator): one address per range set,
 // a requested address when one falls in the set, else the next free address
 // after `last_reserved_ip.<i>` in the reference's round-robin order.
-import { formatIP, ipToBigInt, type IP } from '../../ip/addr.js';
+import { formatIP, ipToBigInt, parseIP, type IP } from '../../ip/addr.js';
 import { CniError, ErrCode } from '../../types/error.js';
 import type { IPConfig } from '../../types/result.js';
 import type { Undo } from '../../undo/index.js';
 import { candidates, ipString, rangeFor, rangeSetString, reservedRole, type RangeSet } from './range.js';
-import type { Store } from './store.js';
+import { reservationKey, type Store } from './store.js';
 
 /** What one allocation needs to know about the attachment. */
 export interface Attachment {
@@ -34,7 +34,7 @@ export function allocateFromSet(store: Store, set: RangeSet, index: number, who:
   // The spec forbids a second ADD for the same attachment; the reference refuses it per range set.
   const { current, legacy } = store.heldBy(who.containerID, who.ifname);
   for (const held of [...current, ...legacy]) {
-    const ip = parseHeld(held.file);
+    const ip = parseIP(held.file);
     if (ip && rangeFor(set, ip)) throw fail(`${held.file} has been allocated to ${who.containerID}, duplicate allocation is not allowed`);
   }
   for (const { range, n } of candidates(set, store.lastReserved(index))) {
@@ -43,20 +43,6 @@ export function allocateFromSet(store: Store, set: RangeSet, index: number, who:
   }
   throw fail(`no IP addresses available in range set: ${rangeSetString(set)}`);
 }
-
-function parseHeld(file: string): IP | undefined {
-  return file.includes(':') || /^\d+\.\d+\.\d+\.\d+$/.test(file) ? parseIPSafe(file) : undefined;
-}
-
-function parseIPSafe(s: string): IP | undefined {
-  try {
-    return ipFrom(s);
-  } catch {
-    return undefined;
-  }
-}
-
-import { parseIP as ipFrom } from '../../ip/addr.js';
 
 /**
  * Allocates one address from every range set, honouring requested addresses;
@@ -76,7 +62,7 @@ export function allocateAll(store: Store, ranges: RangeSet[], requested: IP[], w
       throw new CniError((e as CniError).code ?? ErrCode.Internal, `failed to allocate for range ${index}: ${(e as Error).message}`, '', { cause: e });
     }
     const file = got.address.slice(0, got.address.indexOf('/'));
-    undo.push(`release ${file}`, () => store.release({ file, content: `${who.containerID.trim()}\r\n${who.ifname}` }));
+    undo.push(`release ${file}`, () => store.release({ file, content: reservationKey(who.containerID, who.ifname) }));
     out.push(got);
   });
   if (pending.length) throw fail(`failed to allocate all requested IPs: ${pending.map(formatIP).join(' ')}`);
