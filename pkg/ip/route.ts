@@ -36,6 +36,7 @@ export const RT_TABLE_LOCAL = 255;
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;
 export const RT_SCOPE_HOST = 254;
+export const RT_SCOPE_NOWHERE = 255;
 export const RTPROT_KERNEL = 2;
 export const RTPROT_BOOT = 3;
 export const RTN_UNICAST = 1;
@@ -149,7 +150,8 @@ function rtmsg(r: RouteSpec, forDelete: boolean): Buffer {
   b.writeUInt8(r.dst ? r.dst.prefix : 0, 1);
   b.writeUInt8(table < 256 ? table : 252, 4);
   b.writeUInt8(forDelete ? 0 : (r.protocol ?? RTPROT_BOOT), 5);
-  b.writeUInt8(r.scope ?? (forDelete ? RT_SCOPE_UNIVERSE : RT_SCOPE_UNIVERSE), 6);
+  // On delete RT_SCOPE_NOWHERE matches any scope (as `ip route del`); 0 would match only universe routes.
+  b.writeUInt8(r.scope ?? (forDelete ? RT_SCOPE_NOWHERE : RT_SCOPE_UNIVERSE), 6);
   b.writeUInt8(r.type ?? RTN_UNICAST, 7);
   return b;
 }
