@@ -76,7 +76,8 @@ export function dnatChainRules(spec: PortmapSpec): string[] {
 export function entryRules(spec: PortmapSpec): string[] {
   const chain = dnatChainName(spec.network, spec.containerID);
   const comment = quote(entryComment(spec.network, spec.containerID));
-  const conds = spec.conditions.length ? ` ${spec.conditions.map(quote).join(' ')}` : '';
+  // conditions are iptables arguments, one per element or several per element: joined as written
+  const conds = spec.conditions.length ? ` ${spec.conditions.join(' ')}` : '';
   const out: string[] = [];
   for (const [proto, ports] of portsByProtocol(spec.mappings)) {
     for (let i = 0; i < ports.length; i += MULTIPORT_MAX) {

@@ -46,7 +46,8 @@ export interface PortmapConf {
 }
 
 const PROTOCOLS: readonly string[] = ['tcp', 'udp', 'sctp'];
-const isIptablesCondition = (c: string) => c.startsWith('-') || c.startsWith('!');
+/** A conditions list is iptables arguments when it starts with an option or `!`, else nft expressions. */
+const isIptablesList = (l: string[]) => l.length > 0 && (l[0].trim().startsWith('-') || l[0].trim().startsWith('!'));
 
 /** Parses stdin, validates every mapping (code 7 with its JSON path) and the option combinations. */
 export function loadPortmapConf(stdin: Buffer): PortmapConf {
@@ -67,9 +68,9 @@ export function loadPortmapConf(stdin: Buffer): PortmapConf {
   if (raw.markMasqBit !== undefined && raw.externalSetMarkChain !== undefined) {
     throw invalidConfig('externalSetMarkChain', 'cannot be used together with markMasqBit');
   }
-  const conds = [...(raw.conditionsV4 ?? []), ...(raw.conditionsV6 ?? [])];
-  const wantsIptables = raw.externalSetMarkChain !== undefined || raw.markMasqBit !== undefined || conds.some(isIptablesCondition);
-  const wantsNft = conds.some((c) => !isIptablesCondition(c));
+  const lists = [raw.conditionsV4 ?? [], raw.conditionsV6 ?? []].filter((l) => l.length);
+  const wantsIptables = raw.externalSetMarkChain !== undefined || raw.markMasqBit !== undefined || lists.some(isIptablesList);
+  const wantsNft = lists.some((l) => !isIptablesList(l));
   if (raw.backend === 'nftables' && wantsIptables) throw invalidConfig('backend', 'nftables cannot be used with externalSetMarkChain, markMasqBit or iptables conditions');
   if (raw.backend === 'iptables' && wantsNft) throw invalidConfig('backend', 'iptables cannot be used with nftables conditions');
   if (wantsIptables && wantsNft) throw invalidConfig('conditionsV4', 'mixes iptables arguments and nftables expressions');
