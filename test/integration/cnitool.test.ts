@@ -95,6 +95,7 @@ describe('cnitool lifecycle: bridge + host-local + loopback', { skip: skip || (!
   let host: TestNetns;
   let rt: Runtime;
   let version: string;
+  let tmp: string;
   const ctrs: TestNetns[] = [];
   const net = 'cnitool-it';
   const bridge = `cnt${uniq()}`;
@@ -102,7 +103,7 @@ describe('cnitool lifecycle: bridge + host-local + loopback', { skip: skip || (!
   before(() => {
     host = createNetns('cnitool-host');
     host.ip('link', 'set', 'lo', 'up');
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cnits-cnitool-bin-'));
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cnits-cnitool-bin-'));
     const set = pluginSet(tmp);
     version = set.version;
     rt = new Runtime(host, set.cniPath);
@@ -119,6 +120,7 @@ describe('cnitool lifecycle: bridge + host-local + loopback', { skip: skip || (!
     for (const c of ctrs) c.remove();
     host?.remove();
     rt?.remove();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   const ctr = (tag: string) => {
