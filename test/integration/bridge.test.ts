@@ -136,7 +136,7 @@ describe('bridge', { skip }, () => {
       assert.equal(link(ctr, 'eth0'), undefined);
       assert.deepEqual(links(host).filter((l) => l.ifname.startsWith('veth')), []);
       assert.deepEqual(masqRules(host, net), []);
-      if (ipamKind === 'fake') assert.deepEqual(fakeReservations(ipam.script as string), []);
+      if (ipamKind === 'fake') assert.deepEqual(fakeReservations((ipam as { script: string }).script), []);
       else assert.deepEqual(hostLocalReservations(dirs.dataDir, net), []);
       assert.equal(run('DEL', conf).code, 0, 'a second DEL succeeds');
     });
