@@ -98,8 +98,9 @@ export async function add(args: CmdArgs): Promise<Result> {
           fs.writeFileSync(file, JSON.stringify(backup, null, 1), { mode: 0o600 });
           undo.push(`remove backup "${file}"`, () => fs.rmSync(file, { force: true }));
         }
-        linkSet(nl, link.index, change, `failed to tune link "${args.ifName}"`);
+        // pushed first: the kernel applies a change attribute by attribute, so a failure can leave half of it
         undo.push(`restore link "${args.ifName}"`, () => linkSet(nl, link.index, restoreChange(backup)));
+        linkSet(nl, link.index, change, `failed to tune link "${args.ifName}"`);
       });
     } finally {
       nl.close();
