@@ -32,7 +32,7 @@ test: build typecheck
 bench: build
 	for f in scripts/bench/*.ts; do $(NODE_ENV_CLEAN) $(TSX) $$f || exit 1; done
 
-demo: build
+demo:
 	bash scripts/demo.sh
 
 install: build

@@ -16,4 +16,10 @@ if [ ! -f /usr/include/node/node_api.h ]; then
   echo "setup: Node headers missing (/usr/include/node/node_api.h); install Node 20 from a package that ships them" >&2
   exit 1
 fi
-npm ci --no-audit --no-fund
+# npm ci wipes node_modules; only run it when the lock file changed since the last install.
+stamp=node_modules/.cni-ts-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  npm ci --no-audit --no-fund
+  echo "$want" > "$stamp"
+fi
