@@ -21,8 +21,12 @@ import { Undo } from '../../pkg/undo/index.js';
 import { loadBridgeConf, type BridgeConf } from './conf.js';
 import { attachPort, deleteBridgeIfUnused, ensureBridge, ensureGatewayAddr, ensureVlanGatewayIface, pinBridgeMAC, vlanFiltering } from './host.js';
 
-/** Polling schedule (ms) while waiting for the host port to be oper-up, as the reference. */
-const PORT_UP_WAITS = [0, 50, 500, 1000, 1000];
+/**
+ * Polling schedule (ms) while waiting for the host port to be oper-up: the
+ * reference's 2.55 s budget (0, 50, 500, 1000, 1000), polled finer at the start
+ * because the port is usually up within a few milliseconds.
+ */
+const PORT_UP_WAITS = [0, 2, 3, 5, 10, 30, 100, 400, 1000, 1000];
 
 const delegate = (args: CmdArgs, conf: BridgeConf) => ({ type: ipamType(conf), stdin: args.stdinData, cniPath: args.path });
 
