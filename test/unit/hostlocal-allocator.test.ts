@@ -41,12 +41,12 @@ const release = (cid: string, ifname = 'eth0') =>
 
 const files = () => fs.readdirSync(netDir()).sort();
 
-describe('host-local allocator', () => {
-  beforeEach(() => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnits-hl-unit-'));
-  });
-  afterEach(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+beforeEach(() => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnits-hl-unit-'));
+});
+afterEach(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
+describe('host-local allocator', () => {
   it('hands out addresses round-robin after last_reserved_ip, not the lowest free one', () => {
     const [set] = sets({ subnet: '10.210.0.0/29' });
     assert.equal(get(set, 'a'), '10.210.0.2/29'); // .1 is the gateway
@@ -145,11 +145,6 @@ describe('host-local allocator', () => {
 });
 
 describe('host-local store index', () => {
-  beforeEach(() => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnits-hl-unit-'));
-  });
-  afterEach(() => fs.rmSync(dataDir, { recursive: true, force: true }));
-
   it('lives outside the network directory and is trusted while the directory is unchanged', () => {
     const [set] = sets({ subnet: '10.210.0.0/24' });
     get(set, 'a');
