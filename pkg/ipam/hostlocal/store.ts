@@ -11,8 +11,8 @@
 // directory walks and anyone counting reservations never see it (a network name
 // cannot start with '.', so it cannot collide with a network):
 //   <dataDir>/.cni-ts-index/<net>/header  {dev, ino, mtime} of the network directory when last in sync
-//   <dataDir>/.cni-ts-index/<net>/<xx>    256 buckets: [[file, content], ...] of reservations whose
-//                                         container ID hashes to xx
+//   <dataDir>/.cni-ts-index/<net>/<xx>    256 buckets: [{file, content}, ...] of reservations whose
+//                                         container ID hashes to xx (absent = empty)
 // Any change to the directory's entries (a Go ADD/DEL, `rm`, a crash between
 // our change and our index update) moves its mtime, so a header that does not
 // match means "rebuild by one full scan". Before unlocking we make sure the
@@ -80,6 +80,7 @@ export class Store {
   private readonly dirty = new Set<number>();
   private synced = false;
   private rebuilt = false;
+  private wipe = false;
 
   private constructor(dir: string, indexDir: string, lockFd: number) {
     this.dir = dir;
@@ -206,10 +207,14 @@ export class Store {
     try {
       list = JSON.parse(fs.readFileSync(path.join(this.indexDir, b.toString(16).padStart(2, '0')), 'utf8')) as Reservation[];
       if (!Array.isArray(list)) throw new Error('bucket is not a list');
-    } catch {
-      // A lost or torn bucket: the header cannot be trusted either.
-      this.rebuild();
-      return this.buckets.get(b)!;
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') {
+        list = []; // only non-empty buckets are written
+      } else {
+        // A torn bucket: the header cannot be trusted either.
+        this.rebuild();
+        return this.buckets.get(b)!;
+      }
     }
     this.buckets.set(b, list);
     return list;
@@ -234,31 +239,32 @@ export class Store {
   private rebuild(): void {
     this.synced = true;
     this.rebuilt = true;
+    this.wipe = true;
     this.buckets.clear();
-    for (let b = 0; b < BUCKETS; b++) {
-      this.buckets.set(b, []);
-      this.dirty.add(b);
-    }
+    for (let b = 0; b < BUCKETS; b++) this.buckets.set(b, []);
+    const buf = Buffer.alloc(4096);
     for (const ent of fs.readdirSync(this.dir, { withFileTypes: true })) {
       if (!ent.isFile() || isBookkeeping(ent.name)) continue;
-      let content: string;
-      try {
-        content = fs.readFileSync(path.join(this.dir, ent.name), 'utf8').trim();
-      } catch {
-        continue; // removed meanwhile by a writer that does not lock
-      }
+      const content = readSmall(path.join(this.dir, ent.name), buf);
+      if (content === undefined) continue; // removed meanwhile by a writer that does not lock
       this.buckets.get(bucketOf(idOf(content)))!.push({ file: ent.name, content });
     }
   }
 
   /** Writes changed buckets, then the header naming the directory state they describe. */
   private seal(): void {
-    if (this.dirty.size === 0) return;
+    if (this.dirty.size === 0 && !this.wipe) return;
+    if (this.wipe) {
+      // Start from nothing: no bucket of the old index may survive, and empty ones are not written.
+      fs.rmSync(this.indexDir, { recursive: true, force: true });
+      for (const [b, list] of this.buckets) if (list.length) this.dirty.add(b);
+    }
     fs.mkdirSync(this.indexDir, { recursive: true, mode: 0o700 });
     for (const b of this.dirty) {
       fs.writeFileSync(path.join(this.indexDir, b.toString(16).padStart(2, '0')), JSON.stringify(this.buckets.get(b) ?? []), { mode: 0o600 });
     }
     this.dirty.clear();
+    this.wipe = false;
     const st = fs.statSync(this.dir, { bigint: true });
     const header = JSON.stringify({ v: 1, dev: String(st.dev), ino: String(st.ino), mtime: String(st.mtimeNs) } satisfies Header);
     const hfd = fs.openSync(path.join(this.indexDir, 'header'), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
@@ -280,5 +286,23 @@ export class Store {
     } finally {
       fs.closeSync(hfd);
     }
+  }
+}
+
+/** The trimmed content of a small file with three system calls, or undefined when it is gone. */
+function readSmall(file: string, buf: Buffer): string | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY);
+  } catch {
+    return undefined;
+  }
+  try {
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    return (n < buf.length ? buf.toString('utf8', 0, n) : fs.readFileSync(file, 'utf8')).trim();
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
   }
 }
