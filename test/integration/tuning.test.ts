@@ -139,7 +139,7 @@ describe('tuning', { skip }, () => {
     assert.equal(run('DEL', conf).code, 0);
   });
 
-  const refused: Array<[string, object, RegExp]> = [
+  const refused: Array<[string, object | string, RegExp]> = [
     ['a non-net key', { sysctl: { 'kernel.hostname': 'x' } }, /^sysctl\["kernel.hostname"\]: invalid net sysctl key/],
     ['a ".." escape', { sysctl: { 'net/../kernel/hostname': 'x' } }, /segment/],
     ['a duplicate key', '{"cniVersion":"1.0.0","name":"n","sysctl":{"net.ipv4.ip_forward":"1","net.ipv4.ip_forward":"1"},"prevResult":PREV}', /duplicate sysctl key/],
