@@ -4,6 +4,11 @@
 // `code` (the errno name) so callers branch on numbers, never on text.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <node_api.h>
@@ -170,6 +175,167 @@ static napi_value js_nlrecv(napi_env env, napi_callback_info info) {
   return buf;
 }
 
+extern char **environ;
+
+static char *dup_string(napi_env env, napi_value v) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  char *s = malloc(len + 1);
+  if (s) napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
+static char **dup_string_array(napi_env env, napi_value arr) {
+  uint32_t n = 0;
+  if (napi_get_array_length(env, arr, &n) != napi_ok) return NULL;
+  char **out = calloc(n + 1, sizeof(char *));
+  for (uint32_t i = 0; out && i < n; i++) {
+    napi_value item;
+    napi_get_element(env, arr, i, &item);
+    out[i] = dup_string(env, item);
+  }
+  return out;
+}
+
+static void free_string_array(char **a) {
+  if (!a) return;
+  for (char **p = a; *p; p++) free(*p);
+  free(a);
+}
+
+struct growbuf {
+  char *data;
+  size_t len, cap;
+};
+
+static int grow_read(int fd, struct growbuf *b) {
+  if (b->cap - b->len < 65536) {
+    size_t cap = b->cap ? b->cap * 2 : 65536;
+    char *d = realloc(b->data, cap);
+    if (!d) return -1;
+    b->data = d;
+    b->cap = cap;
+  }
+  ssize_t n = read(fd, b->data + b->len, b->cap - b->len);
+  if (n > 0) b->len += (size_t)n;
+  return (int)n;
+}
+
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// spawnSync(file, argv[], env[] | null, stdin: Buffer, timeoutMs (<= 0: none)) ->
+//   { status, signal, stdout: Buffer, stderr: Buffer }
+// posix_spawnp with three pipes and a poll loop: no JavaScript module has to be
+// loaded to run iptables-restore, nft or an IPAM plugin (node:child_process
+// costs ~8 ms of start-up on every call that loads it).
+static napi_value js_spawnsync(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char *file = dup_string(env, argv[0]);
+  char **args = dup_string_array(env, argv[1]);
+  napi_valuetype envType;
+  napi_typeof(env, argv[2], &envType);
+  char **envp = envType == napi_object ? dup_string_array(env, argv[2]) : NULL;
+  void *in = NULL;
+  size_t inLen = 0;
+  napi_get_buffer_info(env, argv[3], &in, &inLen);
+  int32_t timeout = 60000;
+  napi_get_value_int32(env, argv[4], &timeout);
+
+  int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
+  int err = 0;
+  pid_t pid = -1;
+  if (!file || !args || pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC)) err = errno ? errno : ENOMEM;
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  if (!err) {
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
+    posix_spawnattr_init(&attr);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    // Node ignores SIGPIPE; an ignored signal survives exec, so reset them all.
+    sigset_t all;
+    sigfillset(&all);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    err = posix_spawnp(&pid, file, &fa, &attr, args, envp ? envp : environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+  }
+  if (pin[0] >= 0) close(pin[0]);
+  if (pout[1] >= 0) close(pout[1]);
+  if (perr[1] >= 0) close(perr[1]);
+  struct growbuf ob = {0}, eb = {0};
+  int status = 0, timedOut = 0;
+  if (!err) {
+    size_t off = 0;
+    if (inLen == 0) {
+      close(pin[1]);
+      pin[1] = -1;
+    } else {
+      fcntl(pin[1], F_SETFL, O_NONBLOCK);
+    }
+    long long deadline = now_ms() + timeout;
+    while (pout[0] >= 0 || perr[0] >= 0 || pin[1] >= 0) {
+      struct pollfd fds[3];
+      int nf = 0, iout = -1, ierr = -1, iin = -1;
+      if (pout[0] >= 0) { iout = nf; fds[nf++] = (struct pollfd){pout[0], POLLIN, 0}; }
+      if (perr[0] >= 0) { ierr = nf; fds[nf++] = (struct pollfd){perr[0], POLLIN, 0}; }
+      if (pin[1] >= 0) { iin = nf; fds[nf++] = (struct pollfd){pin[1], POLLOUT, 0}; }
+      long long left = timeout > 0 ? deadline - now_ms() : -1;
+      if (timeout > 0 && left <= 0) { timedOut = 1; break; }
+      int r = poll(fds, nf, (int)left);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) break;
+      if (iout >= 0 && fds[iout].revents) { if (grow_read(pout[0], &ob) <= 0) { close(pout[0]); pout[0] = -1; } }
+      if (ierr >= 0 && fds[ierr].revents) { if (grow_read(perr[0], &eb) <= 0) { close(perr[0]); perr[0] = -1; } }
+      if (iin >= 0 && fds[iin].revents) {
+        ssize_t n = (fds[iin].revents & POLLOUT) ? write(pin[1], (char *)in + off, inLen - off) : -1;
+        if (n > 0) off += (size_t)n;
+        if (n < 0 && errno == EAGAIN) continue;
+        if (n < 0 || off >= inLen) { close(pin[1]); pin[1] = -1; }
+      }
+    }
+    if (timedOut) kill(pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  }
+  if (pin[1] >= 0) close(pin[1]);
+  if (pout[0] >= 0) close(pout[0]);
+  if (perr[0] >= 0) close(perr[0]);
+  free(file);
+  free_string_array(args);
+  free_string_array(envp);
+  if (err) {
+    free(ob.data);
+    free(eb.data);
+    return throw_errno(env, "posix_spawn", err);
+  }
+  napi_value res, v;
+  napi_create_object(env, &res);
+  napi_create_int32(env, timedOut ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1, &v);
+  napi_set_named_property(env, res, "status", v);
+  napi_create_int32(env, timedOut ? SIGKILL : WIFSIGNALED(status) ? WTERMSIG(status) : 0, &v);
+  napi_set_named_property(env, res, "signal", v);
+  napi_get_boolean(env, timedOut, &v);
+  napi_set_named_property(env, res, "timedOut", v);
+  napi_create_buffer_copy(env, ob.len, ob.data ? ob.data : "", NULL, &v);
+  napi_set_named_property(env, res, "stdout", v);
+  napi_create_buffer_copy(env, eb.len, eb.data ? eb.data : "", NULL, &v);
+  napi_set_named_property(env, res, "stderr", v);
+  free(ob.data);
+  free(eb.data);
+  return res;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"setns", NULL, js_setns, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -178,6 +344,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"nlOpen", NULL, js_nlopen, NULL, NULL, NULL, napi_enumerable, NULL},
       {"nlSend", NULL, js_nlsend, NULL, NULL, NULL, napi_enumerable, NULL},
       {"nlRecv", NULL, js_nlrecv, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"spawnSync", NULL, js_spawnsync, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

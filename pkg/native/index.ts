@@ -2,10 +2,10 @@
 // addon travels as an asset: it is written once to a root-owned, content-addressed
 // cache and dlopen'ed from there; when that directory is unusable it is dlopen'ed
 // from an anonymous O_TMPFILE that never has a name another user could race.
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { sha256 } from '../hash/index.js';
 
 /** The addon's exports. Errors thrown carry `errno` and `code`. */
 export interface Native {
@@ -15,6 +15,16 @@ export interface Native {
   nlOpen(protocol: number): number;
   nlSend(fd: number, buf: Buffer): number;
   nlRecv(fd: number): Buffer;
+  /** posix_spawnp + poll: runs a program to completion. `env` null inherits ours. */
+  spawnSync(file: string, argv: string[], env: string[] | null, input: Buffer, timeoutMs: number): SpawnResult;
+}
+
+export interface SpawnResult {
+  status: number;
+  signal: number;
+  timedOut: boolean;
+  stdout: Buffer;
+  stderr: Buffer;
 }
 
 declare const __NATIVE_HASH__: string | undefined;
@@ -62,7 +72,7 @@ function seaAsset(): Buffer | undefined {
 }
 
 function fromAsset(bytes: Buffer): string {
-  const hash = typeof __NATIVE_HASH__ === 'string' ? __NATIVE_HASH__ : createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  const hash = typeof __NATIVE_HASH__ === 'string' ? __NATIVE_HASH__ : sha256(bytes).slice(0, 16);
   const file = path.join(CACHE_DIR, `cninative-${hash}.node`);
   if (fs.existsSync(file)) return file;
   try {
