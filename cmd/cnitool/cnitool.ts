@@ -1,7 +1,7 @@
 // cnitool: runs a network configuration against a namespace, as the CNI
 // project's cnitool does (same environment variables, same container ID), on
 // pkg/libcni. Not a plugin: a CLI that prints the ADD result and errors freely.
-import { createHash } from 'node:crypto';
+import { sha512 } from '../../pkg/hash/index.js';
 import * as path from 'node:path';
 import { CNIConfig, type GCAttachment, listNetworks, loadConfList, type RuntimeConf, resultJSON } from '../../pkg/libcni/index.js';
 import { CniError, ErrCode } from '../../pkg/types/error.js';
@@ -26,7 +26,7 @@ environment:
 
 /** The container ID the CNI project's cnitool derives from a netns path: `cnitool-` + 20 hex of its sha512. */
 export function containerIDFor(netnsPath: string): string {
-  return `cnitool-${createHash('sha512').update(netnsPath).digest('hex').slice(0, 20)}`;
+  return `cnitool-${sha512(netnsPath).slice(0, 20)}`;
 }
 
 /** CNI_ARGS as cnitool reads it: every pair exactly `K=V`, both sides non-empty. */

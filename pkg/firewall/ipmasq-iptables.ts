@@ -3,7 +3,7 @@
 // what the other set up: chain `CNI-<sha512(net+cid)[:24]>` in table nat,
 // `-d <subnet> -j ACCEPT`, `! -d <multicast> -j MASQUERADE`, and a
 // `POSTROUTING -s <ip> -j <chain>` jump, all commented `name: "<net>" id: "<cid>"`.
-import { createHash } from 'node:crypto';
+import { sha512 } from '../hash/index.js';
 import { formatIP, formatNetwork, type IPNet } from '../ip/addr.js';
 import { iptablesRestore, type Family } from './backend.js';
 import { run } from '../exec/index.js';
@@ -13,7 +13,7 @@ const IPT_SAVE = { 4: 'iptables-save', 6: 'ip6tables-save' } as const;
 
 /** `CNI-` + the first 24 hex digits of sha512(network + containerID). */
 export function masqChainName(network: string, containerID: string): string {
-  return `CNI-${createHash('sha512').update(network + containerID).digest('hex').slice(0, 24)}`;
+  return `CNI-${sha512(network + containerID).slice(0, 24)}`;
 }
 
 /** The rule comment of an attachment's masquerade rules. */

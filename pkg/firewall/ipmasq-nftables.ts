@@ -2,7 +2,7 @@
 // table `inet cni_plugins_masquerade`, base chain `postrouting` rewritten on
 // every ADD, one rule per IP in `masq_checks` commented
 // `<sha512(net)[:16]>-<sha512(if:cid)[:16]>, net: <net>, if: <if>, id: <cid>`.
-import { createHash } from 'node:crypto';
+import { sha512 } from '../hash/index.js';
 import { run } from '../exec/index.js';
 import { formatIP, formatNetwork, type IPNet } from '../ip/addr.js';
 import { nftApply } from './backend.js';
@@ -12,7 +12,7 @@ export const MASQ_CHAIN = 'masq_checks';
 /** knftables.CommentLengthMax */
 const COMMENT_MAX = 128;
 
-const hash16 = (s: string) => createHash('sha512').update(s).digest('hex').slice(0, 16);
+const hash16 = (s: string) => sha512(s).slice(0, 16);
 
 /** The comment prefix of every rule of `network`. */
 export const hashForNetwork = (network: string) => hash16(network);

@@ -1,7 +1,7 @@
 // What both portmap backends program for one attachment (reference §2.10): the
 // per-family description of the mappings, and the names that tie rules to an
 // attachment (the iptables chain hash, the nftables comment).
-import { createHash } from 'node:crypto';
+import { sha256, sha512 } from '../hash/index.js';
 import { formatIP, type IP, type IPNet } from '../ip/addr.js';
 import { run } from '../exec/index.js';
 import type { Family } from './backend.js';
@@ -43,7 +43,7 @@ export function hostPortText(ip: IP, port: number): string {
 
 /** sha512(network + containerID) in hex, the reference's attachment hash. */
 export function attachmentHash(network: string, containerID: string): string {
-  return createHash('sha512').update(network + containerID).digest('hex');
+  return sha512(network + containerID);
 }
 
 /** The iptables per-attachment DNAT chain: `CNI-DN-` + 21 hex of the hash, as the reference names it. */
@@ -60,7 +60,7 @@ const NFT_COMMENT_MAX = 127;
 
 /** The network part of an nftables comment: the name, or a hash when the comment would be too long. */
 export function nftNetworkTag(network: string, containerID: string): string {
-  return containerID.length + network.length + 1 <= NFT_COMMENT_MAX ? network : `#${createHash('sha256').update(network).digest('hex').slice(0, 16)}`;
+  return containerID.length + network.length + 1 <= NFT_COMMENT_MAX ? network : `#${sha256(network).slice(0, 16)}`;
 }
 
 /**

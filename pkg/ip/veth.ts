@@ -1,7 +1,7 @@
 // veth pairs for bridge and ptp: the container end is created directly in the
 // container namespace and the peer directly in the host namespace (no move, so
 // no window where a half-configured link is visible under a temporary name).
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../hash/index.js';
 import { writeSysctl, type NetNS } from '../ns/index.js';
 import { linkAdd, linkByName, linkDelByName, linkSet, type Link } from './link.js';
 import { NetlinkError, Rtnl } from './netlink.js';
