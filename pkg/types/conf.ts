@@ -2,7 +2,10 @@
 // plugin uses (JSON.parse → Go-style case-insensitive keys → defaults → check →
 // formats), reporting code 7 with the JSON path of the first bad value.
 import { Kind, Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+// Named imports, not the `Value` namespace: the namespace drags every value
+// module (delta, diff, patch...) into the bundle and runs their init at start.
+import { Errors } from '@sinclair/typebox/errors';
+import { Check, Default } from '@sinclair/typebox/value';
 import { parseCIDR, parseIP } from '../ip/addr.js';
 import { CniError, ErrCode, invalidConfig } from './error.js';
 import { parseResult, type Result } from './result.js';
@@ -132,7 +135,7 @@ function checkFormats(schema: TSchema, value: unknown, path: string): void {
   else if (isObj(value) && s.properties) {
     for (const [k, sub] of Object.entries(s.properties)) if (k in value) checkFormats(sub, value[k], path ? `${path}.${k}` : k);
   } else if (s.anyOf) {
-    for (const m of s.anyOf) if (Value.Check(m, value)) return checkFormats(m, value, path);
+    for (const m of s.anyOf) if (Check(m, value)) return checkFormats(m, value, path);
   }
 }
 
@@ -153,9 +156,9 @@ export function loadConf<S extends TSchema>(schema: S, stdin: Buffer | string): 
 
 /** The validation half of loadConf, for values that are already parsed. */
 export function validate<S extends TSchema>(schema: S, raw: unknown, base = ''): Static<S> {
-  const value = Value.Default(schema, foldKeys(schema, raw));
-  if (!Value.Check(schema, value)) {
-    const first = Value.Errors(schema, value).First();
+  const value = Default(schema, foldKeys(schema, raw));
+  if (!Check(schema, value)) {
+    const first = Errors(schema, value).First();
     if (first) {
       const p = [base, jsonPath(first.path)].filter(Boolean).join('.');
       throw invalidConfig(p, schemaReason(first.schema, first.value));
