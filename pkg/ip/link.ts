@@ -1,6 +1,7 @@
 // Links over rtnetlink: lookup, create (veth peers straight into another
 // namespace, bridges, macvlan/ipvlan/vlan via `kind` + `data`), change, delete,
 // bridge-port flags and bridge VLAN tables.
+import { NetNSNotFoundError, withNetns } from '../ns/index.js';
 import { Attrs, encodeAttrs, NetlinkError, NLM_F_CREATE, NLM_F_EXCL, Rtnl, type Attr } from './netlink.js';
 
 const RTM_NEWLINK = 16;
@@ -257,6 +258,27 @@ export function linkDelByName(nl: Rtnl, name: string): boolean {
     throw e;
   }
   return true;
+}
+
+/**
+ * Deletes link `name` inside the namespace at `netnsPath`, as DEL does: an
+ * empty path, a namespace that is gone or a missing link all count as done.
+ */
+export async function delLinkByNameInNetns(netnsPath: string, name: string): Promise<boolean> {
+  if (!netnsPath) return false;
+  try {
+    return await withNetns(netnsPath, (container) => {
+      const nl = new Rtnl(container);
+      try {
+        return linkDelByName(nl, name);
+      } finally {
+        nl.close();
+      }
+    });
+  } catch (e) {
+    if (e instanceof NetNSNotFoundError) return false;
+    throw e;
+  }
 }
 
 /** Sets bridge-port flags of a link enslaved to a bridge. */

@@ -4,7 +4,7 @@
 // existing bridges, CHECK of L2-only networks, masquerade teardown without netns).
 import { addToIP, formatIP, networkOf, parseCIDR, type IPNet } from '../../pkg/ip/addr.js';
 import { enableForwardFor } from '../../pkg/ip/forward.js';
-import { IF_OPER_UP, linkByIndex, linkByName, linkDelByName, linkSet, type Link } from '../../pkg/ip/link.js';
+import { delLinkByNameInNetns, IF_OPER_UP, linkByIndex, linkByName, linkDelByName, linkSet, type Link } from '../../pkg/ip/link.js';
 import { Rtnl } from '../../pkg/ip/netlink.js';
 import { addrDel } from '../../pkg/ip/route.js';
 import { validateExpectedIPs, validateExpectedRoutes } from '../../pkg/ip/validate.js';
@@ -12,7 +12,7 @@ import { setupVeth } from '../../pkg/ip/veth.js';
 import { chooseDNS, configureIface, execAdd, execCheck, execDel, execGC, execStatus, failpoint, ipamType, validAttachments } from '../../pkg/ipam/index.js';
 import { gcIPMasq, setupIPMasq, teardownIPMasq } from '../../pkg/firewall/ipmasq.js';
 import { setupSpoofCheck, spoofRefID, teardownSpoofCheck } from '../../pkg/firewall/spoofcheck.js';
-import { NetNSNotFoundError, withNetns, writeSysctl, type NetNS } from '../../pkg/ns/index.js';
+import { withNetns, writeSysctl, type NetNS } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
 import { CniError, ErrCode } from '../../pkg/types/error.js';
@@ -158,20 +158,7 @@ export async function add(args: CmdArgs): Promise<Result> {
 
 export async function del(args: CmdArgs): Promise<void> {
   const conf = loadBridgeConf(args.stdinData, args.args);
-  if (args.netns) {
-    try {
-      await withNetns(args.netns, (container) => {
-        const nl = new Rtnl(container);
-        try {
-          linkDelByName(nl, args.ifName);
-        } finally {
-          nl.close();
-        }
-      });
-    } catch (e) {
-      if (!(e instanceof NetNSNotFoundError)) throw e;
-    }
-  }
+  await delLinkByNameInNetns(args.netns, args.ifName);
   if (ipamType(conf)) await execDel(delegate(args, conf));
   if (conf.macspoofchk) {
     try {

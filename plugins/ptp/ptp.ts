@@ -3,14 +3,14 @@
 // (/128) on the host end; the host routes the container IP to the veth (§2.2).
 import { networkOf, parseCIDR, parseIP } from '../../pkg/ip/addr.js';
 import { enableForwardFor } from '../../pkg/ip/forward.js';
-import { linkByIndex, linkByName, linkDelByName } from '../../pkg/ip/link.js';
+import { delLinkByNameInNetns, linkByIndex, linkByName, linkDelByName } from '../../pkg/ip/link.js';
 import { NetlinkError, Rtnl } from '../../pkg/ip/netlink.js';
 import { addrAdd, IFA_F_NODAD, routeAdd, routeDel, RT_SCOPE_HOST, RT_SCOPE_LINK } from '../../pkg/ip/route.js';
 import { validateExpectedIPs, validateExpectedRoutes } from '../../pkg/ip/validate.js';
 import { setupVeth } from '../../pkg/ip/veth.js';
 import { gcIPMasq, setupIPMasq, teardownIPMasq } from '../../pkg/firewall/ipmasq.js';
 import { chooseDNS, configureIface, execAdd, execCheck, execDel, execGC, execStatus, failpoint, validAttachments } from '../../pkg/ipam/index.js';
-import { NetNSNotFoundError, withNetns } from '../../pkg/ns/index.js';
+import { withNetns } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
 import { CniError, ErrCode } from '../../pkg/types/error.js';
@@ -97,20 +97,7 @@ export async function add(args: CmdArgs): Promise<Result> {
 export async function del(args: CmdArgs): Promise<void> {
   const conf = loadPtpConf(args.stdinData);
   await execDel(delegate(args, conf));
-  if (args.netns) {
-    try {
-      await withNetns(args.netns, (container) => {
-        const nl = new Rtnl(container);
-        try {
-          linkDelByName(nl, args.ifName);
-        } finally {
-          nl.close();
-        }
-      });
-    } catch (e) {
-      if (!(e instanceof NetNSNotFoundError)) throw e;
-    }
-  }
+  await delLinkByNameInNetns(args.netns, args.ifName);
   if (conf.ipMasq) await teardownIPMasq({ network: conf.name, containerID: args.containerID, ifName: args.ifName });
 }
 
