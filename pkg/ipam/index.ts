@@ -5,6 +5,7 @@ import type { DNS } from '../types/result.js';
 
 export { execAdd, execCheck, execDel, execGC, execStatus, findInPath, type DelegateCall } from './exec.js';
 export { configureIface, enableIPv6, settleAddresses } from './configure.js';
+export { validAttachments, type Attachment } from './attachments.js';
 
 /** The configured IPAM type, or '' for an L2-only network. */
 export function ipamType(conf: { ipam?: { type?: string } }): string {
@@ -26,23 +27,4 @@ export function chooseDNS(conf: { dns?: DNS }, ipamDNS: DNS | undefined): DNS | 
 export function failpoint(conf: { debugPostIPAMError?: unknown }, step: string): void {
   const hit = process.env.CNI_TS_FAIL_AFTER === step || (step === 'ipam' && conf.debugPostIPAMError === true);
   if (hit) throw new CniError(ErrCode.Internal, `injected failure after ${step}`);
-}
-
-/** An attachment named in `cni.dev/valid-attachments` (GC). */
-export interface Attachment {
-  containerID: string;
-  ifname: string;
-}
-
-/** The valid attachments of a GC request; code 7 when malformed. */
-export function validAttachments(conf: Record<string, unknown>): Attachment[] {
-  const raw = conf['cni.dev/valid-attachments'] ?? conf['cni.dev/attachments'] ?? [];
-  if (!Array.isArray(raw)) throw new CniError(ErrCode.InvalidNetworkConfig, 'cni.dev/valid-attachments: must be a list');
-  return raw.map((a, i) => {
-    const o = a as Record<string, unknown>;
-    if (typeof o?.containerID !== 'string' || typeof o?.ifname !== 'string') {
-      throw new CniError(ErrCode.InvalidNetworkConfig, `cni.dev/valid-attachments[${i}]: needs string containerID and ifname`);
-    }
-    return { containerID: o.containerID, ifname: o.ifname };
-  });
 }

@@ -7,6 +7,7 @@ import { CniError, ErrCode, wrapError } from '../../pkg/types/error.js';
 import type { Result } from '../../pkg/types/result.js';
 import { Undo } from '../../pkg/undo/index.js';
 import { checkStatus } from './status.js';
+import { validAttachments } from '../../pkg/ipam/attachments.js';
 
 function openStore(dataDir: string, name: string, create: boolean): Store | undefined {
   try {
@@ -57,20 +58,6 @@ export async function check(args: CmdArgs): Promise<void> {
     }
   }
   if (!found) throw new CniError(ErrCode.Internal, `host-local: failed to find address added by container ${args.containerID} (interface "${args.ifName}")`);
-}
-
-/** The attachments of a GC request (`cni.dev/valid-attachments`, or the legacy `cni.dev/attachments`). */
-function validAttachments(conf: Record<string, unknown>): Array<{ containerID: string; ifname: string }> {
-  const key = 'cni.dev/valid-attachments' in conf ? 'cni.dev/valid-attachments' : 'cni.dev/attachments';
-  const raw = conf[key] ?? [];
-  if (!Array.isArray(raw)) throw new CniError(ErrCode.InvalidNetworkConfig, `${key}: must be a list`);
-  return raw.map((a, i) => {
-    const o = (a ?? {}) as Record<string, unknown>;
-    if (typeof o.containerID !== 'string' || typeof o.ifname !== 'string') {
-      throw new CniError(ErrCode.InvalidNetworkConfig, `${key}[${i}]: needs string containerID and ifname`);
-    }
-    return { containerID: o.containerID, ifname: o.ifname };
-  });
 }
 
 /**
