@@ -23,17 +23,20 @@ const NLMSG_ERROR = 2;
 const NLMSG_DONE = 3;
 const NLMSGERR_ATTR_MSG = 1;
 
-const ERRNO_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(os.constants.errno).map(([name, num]) => [num, name]),
-);
+let errnoNames: Record<number, string> | undefined;
+/** errno number → name, built on the first error rather than at every start. */
+function errnoName(errno: number): string {
+  errnoNames ??= Object.fromEntries(Object.entries(os.constants.errno).map(([name, num]) => [num, name]));
+  return errnoNames[errno] ?? `E${errno}`;
+}
 
 /** A kernel error: `errno` and `code` ("EEXIST"), plus the extended-ack text when the kernel gave one. */
 export class NetlinkError extends Error {
   readonly errno: number;
   readonly code: string;
   constructor(errno: number, what: string, extack?: string) {
-    const code = ERRNO_NAMES[errno] ?? `E${errno}`;
-    super(`${what}: ${os.constants.errno ? errnoText(errno) : code}${extack ? ` (${extack})` : ''}`);
+    const code = errnoName(errno);
+    super(`${what}: ${errnoText(errno)}${extack ? ` (${extack})` : ''}`);
     this.name = 'NetlinkError';
     this.errno = errno;
     this.code = code;
@@ -54,7 +57,7 @@ function errnoText(errno: number): string {
     ERANGE: 'numerical result out of range',
     ESRCH: 'no such process',
   };
-  const code = ERRNO_NAMES[errno] ?? `E${errno}`;
+  const code = errnoName(errno);
   return texts[code] ?? code.toLowerCase();
 }
 
