@@ -23,3 +23,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   npm ci --no-audit --no-fund
   echo "$want" > "$stamp"
 fi
+# qemu + Debian's kernel for `make test-vm` (kernel features this host may lack); optional: never fails setup
+[ -n "${CNI_TS_NO_VM:-}" ] || bash test/vm/setup.sh || echo "setup: no VM for kernel-feature tests (reason above); make test will skip them" >&2

@@ -279,6 +279,27 @@ describe('bridge', { skip }, () => {
     assert.ok(link(host, gwName), 'the gateway interface outlives DEL, as in the reference (PR #1175)');
   });
 
+  it('VLAN interop: a container of Debian\'s bridge and one of ours share VLAN 42 and its <bridge>.<vlan> gateway', { skip: noVlan || (!haveRefHostLocal && 'Debian plugins missing') }, () => {
+    const conf = { cniVersion: '1.0.0', name: `brvgo${n}`, type: 'bridge', bridge: `cnitsbr${n}`, vlan: 42, isGateway: true, ipam: hostLocal({ ranges: [[{ subnet: `10.220.${n}.0/24` }]] }) };
+    const goAdd = execPlugin('/usr/lib/cni/bridge', { command: 'ADD', containerID: 'go', netns: ctr.path, ifName: 'eth0', stdin: conf, hostNetns: host.name, cniPath: cniPath(dirs.refIPAM) });
+    assert.equal(goAdd.code, 0, goAdd.stdout + goAdd.stderr);
+    const ctr2 = createNetns('brc');
+    try {
+      const add = run('ADD', conf, { cid: 'ours', netns: ctr2.path });
+      assert.equal(add.code, 0, add.stdout + add.stderr);
+      assert.equal(add.json.interfaces[3].name, `cnitsbr${n}.42`, 'the gateway interface Debian made is reused');
+      assert.deepEqual(addrs(host, `cnitsbr${n}.42`, 4), [`10.220.${n}.1/24`]);
+      assert.deepEqual(portVlans(host, add.json.interfaces[1].name), [{ vlan: 42, flags: ['PVID', 'Egress Untagged'] }]);
+      const goIP = goAdd.json.ips[0].address.split('/')[0];
+      assert.ok(ping(ctr2, goIP), 'ours reaches the Debian-made container on VLAN 42');
+      assert.ok(ping(ctr2, `10.220.${n}.1`));
+      assert.equal(run('DEL', conf, { cid: 'ours', netns: ctr2.path }).code, 0);
+    } finally {
+      ctr2.remove();
+    }
+    assert.equal(execPlugin('/usr/lib/cni/bridge', { command: 'DEL', containerID: 'go', netns: ctr.path, ifName: 'eth0', stdin: conf, hostNetns: host.name, cniPath: cniPath(dirs.refIPAM) }).code, 0);
+  });
+
   it('hairpin, port isolation, MAC from runtimeConfig over args over CNI_ARGS, mtu', () => {
     const conf = {
       cniVersion: '1.0.0', name: `brport${n}`, type: 'bridge', bridge: `cnitsbr${n}`, hairpinMode: true, portIsolation: true, mtu: 1400,

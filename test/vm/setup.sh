@@ -10,11 +10,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 CACHE=${CNI_TS_VM_CACHE:-/var/cache/cni-ts-vm}
 say() { echo "setup-vm: $*"; }
+trap 'say "failed (line $LINENO: $BASH_COMMAND)" >&2' ERR
 
 [ "$(id -u)" = 0 ] || { say "needs root" >&2; exit 1; }
 [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] || { say "only amd64 hosts are supported" >&2; exit 1; }
 
-need=(qemu-system-x86 busybox-static kmod)
+need=(qemu-system-x86 busybox-static kmod xz-utils binutils)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 updated=
@@ -42,7 +43,7 @@ if [ ! -f "$dir/root/lib/modules/$kver/modules.dep" ]; then
   rm -rf "$dir/root"
   mkdir -p "$dir/root"
   mv "$tmp/root/boot" "$tmp/root/lib" "$dir/root/"
-  depmod -b "$dir/root" "$kver"
+  /sbin/depmod -b "$dir/root" "$kver"
   rm -rf "$tmp"
   trap - EXIT
 fi

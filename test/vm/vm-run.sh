@@ -37,7 +37,8 @@ why_not() {
   [ "$(id -u)" = 0 ] || { echo "needs root"; return; }
   command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 not installed (run test/vm/setup.sh)"; return; }
   [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || { echo "static busybox missing (busybox-static)"; return; }
-  command -v modprobe >/dev/null || { echo "modprobe missing (kmod)"; return; }
+  [ -x /sbin/modprobe ] || { echo "/sbin/modprobe missing (kmod)"; return; }
+  command -v xz >/dev/null && command -v strip >/dev/null || { echo "xz or strip missing (xz-utils, binutils)"; return; }
   pick_kernel || { echo "no kernel under $CACHE (run test/vm/setup.sh)"; return; }
 }
 
@@ -65,7 +66,7 @@ prepare() {
     for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$t/ird/bin/$a"; done
     cp "$here/init" "$t/ird/init" && chmod 755 "$t/ird/init"
     cp "$here/stage2" "$t/ird/stage2"
-    for m in $(for n in "${MODULES[@]}"; do modprobe -d "$KROOT" -S "$KVER" --ignore-install --show-depends "$n" || exit 1; done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }'); do
+    for m in $(for n in "${MODULES[@]}"; do /sbin/modprobe -d "$KROOT" -S "$KVER" --ignore-install --show-depends "$n" || exit 1; done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }'); do
       strip --strip-debug -o "$t/ird/mod/${m##*/}" "$m"
       case ${m##*/} in dummy.ko) echo "dummy.ko numdummies=0" ;; *) echo "${m##*/}" ;; esac >>"$t/ird/mod/list"
     done
