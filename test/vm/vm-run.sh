@@ -12,6 +12,8 @@
 # path; COMMAND runs with bash in DIR with CNI_TS_VM=1 and the -e variables.
 # Its stdout and stderr are ours; the exit status is its own, 124 on timeout,
 # 125 when the guest died before reporting one.
+# Environment: CNI_TS_VM_ACCEL (auto|kvm|tcg), CNI_TS_VM_KVER, CNI_TS_VM_CACHE,
+# CNI_TS_VM_RW_CACHE (9p cache mode of DIR: loose, the default, or mmap/none).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${CNI_TS_VM_CACHE:-/var/cache/cni-ts-vm}
@@ -144,9 +146,21 @@ append="console=ttyS0 panic=-1 pci=noacpi cryptomgr.notests printk.devkmsg=on ra
 [ -n "$VERBOSE" ] || append+=" quiet loglevel=3"
 serial="file:$tmp/console.log" qout=/dev/null
 [ -z "$VERBOSE" ] || serial=stdio qout=/dev/stderr
+# KVM only on a real Intel/AMD KVM host; this kind of machine offers kvm_pvm,
+# which runs an ordinary guest far slower than TCG (measured: >100x).
+accel=${CNI_TS_VM_ACCEL:-auto}
+if [ "$accel" = auto ]; then
+  accel=tcg
+  [ -w /dev/kvm ] && { [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; } && accel=kvm
+fi
+case $accel in
+  kvm) accel_args=(-accel kvm -cpu host) ;;
+  tcg) accel_args=(-accel tcg,thread=multi -cpu max) ;;
+  *) die "CNI_TS_VM_ACCEL must be auto, kvm or tcg" ;;
+esac
 set +e
 timeout --foreground "$TIMEOUT" qemu-system-x86_64 \
-  -M pc -accel tcg,thread=multi -cpu max -smp "$CPUS" -m "$MEM" \
+  -M pc "${accel_args[@]}" -smp "$CPUS" -m "$MEM" \
   -nodefaults -no-user-config -display none -no-reboot \
   -kernel "$KDIR/vmlinux" -initrd "$KDIR/initramfs.cpio" -append "$append" \
   -serial "$serial" \
