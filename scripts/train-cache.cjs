@@ -1,10 +1,16 @@
 // Build-time trainer for the V8 code cache (see build.ts). Runs the wrapped
 // bundle once per (program, command) with stdin and process.exit stubbed, each
 // time in a fresh module instance of the same vm.Script, so the cache it writes
-// holds every function those paths compiled. Run it inside `unshare -n`: ADD and
-// DEL paths point at a namespace that does not exist and fail early, but nothing
-// they might touch belongs to the real host.
+// holds every function those paths compiled: a function the training never ran
+// is compiled lazily on every call of the shipped binary.
+//
+// Run it inside `unshare -n` (build.ts does): the "host" is then a throw-away
+// network namespace, the "container" is another one (`/proc/<pid>/ns/net` of an
+// `unshare -n sleep`), and the real ADD/CHECK/DEL paths run end to end, bridge,
+// veth, sysctls, iptables and all, without touching the machine. With
+// CNI_TS_TRAIN_VERSION_ONLY (no root), only VERSION is trained.
 'use strict';
+const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -22,41 +28,107 @@ fs.readFileSync = function (file, ...rest) {
 };
 let onExit = () => {};
 process.exit = (code) => onExit(code);
+let lastOut = '';
+const realWrite = fs.writeSync;
+fs.writeSync = function (fd, data, ...rest) {
+  if (fd === 1) lastOut += Buffer.isBuffer(data) ? data.toString() : String(data);
+  return realWrite.call(fs, fd, data, ...rest);
+};
 
-function conf(name) {
-  return JSON.stringify({
-    cniVersion: '1.0.0',
-    name: 'train',
-    type: name,
-    bridge: 'train0',
-    master: 'train0',
-    ipam: { type: 'host-local', subnet: '10.254.0.0/24', dataDir: scratch },
-    runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] },
-    prevResult: { cniVersion: '1.0.0', interfaces: [{ name: 'eth0', sandbox: '/run/netns/cni-ts-train-none' }], ips: [{ address: '10.254.0.2/24', interface: 0 }] },
-  });
-}
+// A scripted IPAM plugin for the interface plugins' paths.
+const ipamDir = path.join(scratch, 'bin');
+fs.mkdirSync(ipamDir);
+fs.writeFileSync(
+  path.join(ipamDir, 'train-ipam'),
+  `#!/bin/sh\n[ "$CNI_COMMAND" = ADD ] && echo '{"cniVersion":"1.0.0","ips":[{"address":"10.254.0.2/24","gateway":"10.254.0.1"}],"routes":[{"dst":"0.0.0.0/0"}]}'\nexit 0\n`,
+  { mode: 0o755 },
+);
 
-async function runOnce(name, env, input) {
-  for (const k of Object.keys(process.env)) if (k.startsWith('CNI_')) delete process.env[k];
+async function runOnce(name, env, conf) {
+  for (const k of Object.keys(process.env)) if (k.startsWith('CNI_') && k !== 'CNI_TS_NATIVE') delete process.env[k];
   Object.assign(process.env, env);
-  stdin = Buffer.from(input);
+  stdin = Buffer.from(typeof conf === 'string' ? conf : JSON.stringify(conf));
+  lastOut = '';
   const done = new Promise((resolve) => {
     onExit = resolve;
-    setTimeout(resolve, 5000).unref();
+    setTimeout(resolve, 10000).unref();
   });
   const mod = { exports: {} };
   script.runInThisContext()(mod.exports, require, mod, appFile, path.dirname(appFile));
   await Promise.resolve(mod.exports.main(name)).catch(() => {});
   await done;
+  try {
+    return JSON.parse(lastOut);
+  } catch {
+    return undefined;
+  }
+}
+
+function confFor(name) {
+  const base = { cniVersion: '1.1.0', name: 'train', type: name };
+  const ipam = { type: 'train-ipam' };
+  switch (name) {
+    case 'bridge':
+      return { ...base, bridge: 'train0', isGateway: true, isDefaultGateway: true, ipMasq: true, hairpinMode: true, ipam };
+    case 'ptp':
+      return { ...base, ipMasq: true, ipam };
+    case 'host-local':
+      return { ...base, ipam: { type: 'host-local', subnet: '10.254.1.0/24', dataDir: path.join(scratch, 'ipam') } };
+    case 'tuning':
+      return { ...base, sysctl: { 'net.ipv4.conf.eth0.arp_notify': '1' }, mtu: 1400, promisc: true, dataDir: path.join(scratch, 'tuning') };
+    case 'portmap':
+      return { ...base, runtimeConfig: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] } };
+    default:
+      return base;
+  }
+}
+
+/** Every command of one plugin, ADD first, so later commands see ADD's result as prevResult. */
+async function trainPlugin(name, env, prevResult) {
+  const conf = confFor(name);
+  const chained = name === 'tuning' || name === 'portmap';
+  const withPrev = (c, prev) => (prev ? { ...c, prevResult: prev } : c);
+  const added = await runOnce(name, { ...env, CNI_COMMAND: 'ADD' }, withPrev(conf, chained ? prevResult : undefined));
+  const prev = added ?? prevResult;
+  await runOnce(name, { ...env, CNI_COMMAND: 'CHECK' }, withPrev(conf, prev));
+  await runOnce(name, { ...env, CNI_COMMAND: 'STATUS' }, conf);
+  await runOnce(name, { ...env, CNI_COMMAND: 'GC' }, { ...conf, 'cni.dev/valid-attachments': [] });
+  return { conf, prev };
+}
+
+async function del(name, env, conf, prev) {
+  await runOnce(name, { ...env, CNI_COMMAND: 'DEL' }, prev ? { ...conf, prevResult: prev } : conf);
 }
 
 (async () => {
-  const common = { CNI_CONTAINERID: 'train', CNI_NETNS: '/run/netns/cni-ts-train-none', CNI_IFNAME: 'eth0', CNI_PATH: scratch };
-  for (const name of names) {
-    if (name === 'cnitool') continue;
-    await runOnce(name, { CNI_COMMAND: 'VERSION' }, '');
-    if (versionOnly) continue;
-    for (const cmd of ['ADD', 'CHECK', 'DEL']) await runOnce(name, { ...common, CNI_COMMAND: cmd }, conf(name));
+  const plugins = names.filter((n) => n !== 'cnitool');
+  for (const name of plugins) await runOnce(name, { CNI_COMMAND: 'VERSION' }, '');
+  if (!versionOnly) {
+    const sleeper = spawn('unshare', ['-n', 'sleep', '120'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 100));
+    const env = { CNI_CONTAINERID: 'train', CNI_NETNS: `/proc/${sleeper.pid}/ns/net`, CNI_IFNAME: 'eth0', CNI_PATH: ipamDir };
+    try {
+      // error paths: a namespace that does not exist, a config that does not parse
+      for (const name of plugins) {
+        await runOnce(name, { ...env, CNI_COMMAND: 'ADD', CNI_NETNS: '/run/netns/cni-ts-train-none' }, confFor(name));
+        await runOnce(name, { ...env, CNI_COMMAND: 'ADD' }, { ...confFor(name), mtu: 'x' });
+      }
+      // the real paths: an interface plugin, the chained plugins on top of it, then the rest
+      const br = await trainPlugin('bridge', env);
+      for (const chained of ['tuning', 'portmap']) {
+        if (!plugins.includes(chained)) continue;
+        const t = await trainPlugin(chained, env, br.prev);
+        await del(chained, env, t.conf, t.prev);
+      }
+      await del('bridge', env, br.conf, br.prev);
+      for (const name of plugins.filter((n) => !['bridge', 'tuning', 'portmap'].includes(n))) {
+        const t = await trainPlugin(name, env);
+        await del(name, env, t.conf, t.prev);
+        await del(name, env, t.conf, t.prev);
+      }
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
   }
   fs.writeFileSync(cacheFile, script.createCachedData());
   fs.rmSync(scratch, { recursive: true, force: true });
