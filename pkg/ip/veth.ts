@@ -26,6 +26,9 @@ export interface SetupVethOptions {
   mtu?: number;
   /** MAC of the container end. */
   mac?: string;
+  /** Sockets the caller already has open in each namespace (each new one in the container costs two setns). */
+  containerNl?: Rtnl;
+  hostNl?: Rtnl;
 }
 
 /**
@@ -34,8 +37,8 @@ export interface SetupVethOptions {
  * `accept_ra=0`. The container end is left down.
  */
 export function setupVeth(o: SetupVethOptions): VethPair {
-  const cnl = new Rtnl(o.container);
-  const hnl = new Rtnl(o.host);
+  const cnl = o.containerNl ?? new Rtnl(o.container);
+  const hnl = o.hostNl ?? new Rtnl(o.host);
   try {
     if (linkByName(cnl, o.ifName)) throw new Error(`container veth name provided (${o.ifName}) already exists`);
     let hostName = '';
@@ -72,7 +75,7 @@ export function setupVeth(o: SetupVethOptions): VethPair {
       throw e;
     }
   } finally {
-    cnl.close();
-    hnl.close();
+    if (!o.containerNl) cnl.close();
+    if (!o.hostNl) hnl.close();
   }
 }

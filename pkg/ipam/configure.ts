@@ -18,19 +18,22 @@ function mustIP(s: string, what: string): IP {
 
 /** Enables IPv6 on `ifName` (and lo) and keeps addresses across link down, as the reference does before the first IPv6 address. */
 export function enableIPv6(ns: NetNS, ifName: string): void {
-  for (const dev of ['lo', ifName]) {
-    const key = `net/ipv6/conf/${dev}/disable_ipv6`;
-    try {
-      if (readSysctl(ns, key) !== '0') writeSysctl(ns, key, '0');
-    } catch {
-      // no IPv6 in this kernel: the address add below reports it
+  // one namespace switch for all of it; inside run(), `undefined` is "this thread's namespace"
+  ns.run(() => {
+    for (const dev of ['lo', ifName]) {
+      const key = `net/ipv6/conf/${dev}/disable_ipv6`;
+      try {
+        if (readSysctl(undefined, key) !== '0') writeSysctl(undefined, key, '0');
+      } catch {
+        // no IPv6 in this kernel: the address add below reports it
+      }
     }
-  }
-  try {
-    writeSysctl(ns, `net/ipv6/conf/${ifName}/keep_addr_on_down`, '1');
-  } catch {
-    // older kernels have no keep_addr_on_down
-  }
+    try {
+      writeSysctl(undefined, `net/ipv6/conf/${ifName}/keep_addr_on_down`, '1');
+    } catch {
+      // older kernels have no keep_addr_on_down
+    }
+  });
 }
 
 /**

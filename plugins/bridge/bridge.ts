@@ -12,7 +12,7 @@ import { setupVeth } from '../../pkg/ip/veth.js';
 import { chooseDNS, configureIface, execAdd, execCheck, execDel, execGC, execStatus, failpoint, ipamType, validAttachments } from '../../pkg/ipam/index.js';
 import { gcIPMasq, setupIPMasq, teardownIPMasq } from '../../pkg/firewall/ipmasq.js';
 import { setupSpoofCheck, spoofRefID, teardownSpoofCheck } from '../../pkg/firewall/spoofcheck.js';
-import { withNetns, writeSysctl, type NetNS } from '../../pkg/ns/index.js';
+import { withNetns, writeSysctls, type NetNS } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
 import { CniError, ErrCode } from '../../pkg/types/error.js';
@@ -40,20 +40,14 @@ async function waitPortUp(nl: Rtnl, index: number, name: string): Promise<Link> 
 }
 
 function containerSysctls(ns: NetNS, ifName: string, enableDAD: boolean): void {
-  const set = (k: string, v: string) => {
-    try {
-      writeSysctl(ns, k, v);
-    } catch {
-      // IPv6 may be disabled in the container; the reference ignores these too
-    }
-  };
-  if (enableDAD) {
-    set(`net/ipv6/conf/${ifName}/enhanced_dad`, '1');
-    set(`net/ipv6/conf/${ifName}/accept_dad`, '1');
-  } else {
-    set(`net/ipv6/conf/${ifName}/accept_dad`, '0');
-  }
-  set(`net/ipv4/conf/${ifName}/arp_notify`, '1');
+  const dad: Array<[string, string]> = enableDAD
+    ? [
+        [`net/ipv6/conf/${ifName}/enhanced_dad`, '1'],
+        [`net/ipv6/conf/${ifName}/accept_dad`, '1'],
+      ]
+    : [[`net/ipv6/conf/${ifName}/accept_dad`, '0']];
+  // IPv6 may be disabled in the container; the reference ignores these failures too
+  writeSysctls(ns, [...dad, [`net/ipv4/conf/${ifName}/arp_notify`, '1']], { bestEffort: true });
 }
 
 /** Fills in gateways (first host of the subnet when isGateway and IPAM gave none) and default routes. */
@@ -87,7 +81,7 @@ export async function add(args: CmdArgs): Promise<Result> {
       return await Undo.run(async (undo) => {
         const { bridge, created } = ensureBridge(hnl, host, conf);
         if (created) undo.push(`delete bridge "${conf.bridge}"`, () => deleteBridgeIfUnused(hnl, conf.bridge));
-        const pair = setupVeth({ container, host, ifName: args.ifName, mtu: conf.mtu || undefined, mac: conf.mac });
+        const pair = setupVeth({ container, host, ifName: args.ifName, mtu: conf.mtu || undefined, mac: conf.mac, containerNl: cnl, hostNl: hnl });
         undo.push(`delete veth "${pair.host.name}"`, () => linkDelByName(hnl, pair.host.name));
         failpoint(conf, 'veth');
         attachPort(hnl, pair.host.index, pair.host.name, bridge, conf);

@@ -41,7 +41,7 @@ export async function add(args: CmdArgs): Promise<Result> {
         for (const c of ipamResult.ips) if (!c.gateway) throw new Error(`IPAM plugin returned no gateway for ${c.address}`);
         const nets = ipamResult.ips.map((c) => parseCIDR(c.address)!);
         enableForwardFor(nets.map((n) => n.ip.family), host);
-        const pair = setupVeth({ container, host, ifName: args.ifName, mtu: conf.mtu || undefined });
+        const pair = setupVeth({ container, host, ifName: args.ifName, mtu: conf.mtu || undefined, containerNl: cnl, hostNl: hnl });
         undo.push(`delete veth "${pair.host.name}"`, () => linkDelByName(hnl, pair.host.name));
         failpoint(conf, 'veth');
         const result: Result = {
