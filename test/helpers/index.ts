@@ -55,8 +55,12 @@ export function execPlugin(plugin: string, o: ExecOpts): ExecResult {
     else env[k] = v;
   }
   const input = o.stdin === undefined ? '' : typeof o.stdin === 'string' ? o.stdin : JSON.stringify(o.stdin);
-  const argv = o.hostNetns ? ['ip', ['netns', 'exec', o.hostNetns, file]] : [file, []];
-  const r = spawnSync(argv[0] as string, argv[1] as string[], { input, env, encoding: 'utf8', timeout: 60_000 });
+  return o.hostNetns ? spawnJSON('ip', ['netns', 'exec', o.hostNetns, file], { input, env }) : spawnJSON(file, [], { input, env });
+}
+
+/** Runs a program to completion; stdout is also parsed as JSON when it is JSON. */
+export function spawnJSON(file: string, args: string[], opts: { input?: string; env: NodeJS.ProcessEnv }): ExecResult {
+  const r = spawnSync(file, args, { input: opts.input ?? '', env: opts.env, encoding: 'utf8', timeout: 60_000 });
   let json: any;
   try {
     json = JSON.parse(r.stdout);

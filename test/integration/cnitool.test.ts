@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BIN, createNetns, haveRef, ipJSON, isRoot, REF_BIN, uniq, type TestNetns } from '../helpers/index.js';
+import { BIN, createNetns, haveRef, ipJSON, isRoot, REF_BIN, spawnJSON, uniq, type TestNetns } from '../helpers/index.js';
 
 const skip = !isRoot && 'needs root';
 const CNITOOL = path.join(BIN, 'cnitool');
@@ -37,18 +37,9 @@ class Runtime {
   }
 
   run(args: string[], env: Record<string, string> = {}): ToolRun {
-    const r = spawnSync('ip', ['netns', 'exec', this.host.name, CNITOOL, ...args], {
-      encoding: 'utf8',
-      timeout: 60_000,
+    return spawnJSON('ip', ['netns', 'exec', this.host.name, CNITOOL, ...args], {
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', NETCONFPATH: this.netDir, CNI_PATH: this.cniPath, CNI_CACHE_DIR: this.cacheDir, ...env },
     });
-    let json: any;
-    try {
-      json = JSON.parse(r.stdout);
-    } catch {
-      json = undefined;
-    }
-    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
   }
 
   cacheFile(net: string, cid: string, ifName = 'eth0'): string {
