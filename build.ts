@@ -102,7 +102,7 @@ function train(wrapped: string): Buffer {
   return fs.readFileSync(cache);
 }
 
-function sea(nativeBytes: Buffer): void {
+function sea(): void {
   const seaConfig = path.join(out, 'sea.json');
   fs.writeFileSync(
     seaConfig,
@@ -115,7 +115,6 @@ function sea(nativeBytes: Buffer): void {
       assets: { 'app.js': path.join(out, 'app.js'), 'app.cache': path.join(out, 'app.cache'), 'cninative.node': path.join(out, 'cninative.node') },
     }),
   );
-  void nativeBytes;
   execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
   fs.mkdirSync(bin, { recursive: true });
   const exe = path.join(bin, 'cni-ts');
@@ -146,7 +145,7 @@ async function mainBuild(): Promise<void> {
   step(`code cache ${cache.length} bytes`);
   if (bundleOnly) return;
   step('single executable');
-  sea(nativeBytes);
+  sea();
   step(`bin/: cni-ts + ${entries().map((e) => e.name).join(' ')}`);
 }
 

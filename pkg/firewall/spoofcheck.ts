@@ -50,9 +50,3 @@ export async function teardownSpoofCheck(refID: string): Promise<void> {
   for (const ch of [iface, `${iface}-mac`]) if (chains.has(ch)) lines.push(`delete chain ${TABLE} ${ch}`);
   if (lines.length) await nftApply(lines.join('\n') + '\n');
 }
-
-/** True when the attachment's spoof-check chain exists (for CHECK and tests). */
-export async function spoofCheckPresent(refID: string): Promise<boolean> {
-  const listed = await nftListJSON('table', 'bridge', 'nat').catch(() => undefined);
-  return !!listed?.nftables?.some((i: { chain?: { name: string } }) => i.chain?.name === ifaceChain(refID));
-}
