@@ -2,8 +2,8 @@
 // AF_NETLINK socket. This file and the ones built on it in pkg/ip are the only
 // code in the suite that speaks netlink. A socket talks to the namespace it was
 // created in, so "which namespace" is decided once, at construction.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
+import { closeSync } from 'node:fs';
+import { constants } from 'node:os';
 import { native } from '../native/index.js';
 import type { NetNS } from '../ns/index.js';
 
@@ -26,7 +26,7 @@ const NLMSGERR_ATTR_MSG = 1;
 let errnoNames: Record<number, string> | undefined;
 /** errno number → name, built on the first error rather than at every start. */
 function errnoName(errno: number): string {
-  errnoNames ??= Object.fromEntries(Object.entries(os.constants.errno).map(([name, num]) => [num, name]));
+  errnoNames ??= Object.fromEntries(Object.entries(constants.errno).map(([name, num]) => [num, name]));
   return errnoNames[errno] ?? `E${errno}`;
 }
 
@@ -178,7 +178,7 @@ export class Rtnl {
 
   close(): void {
     if (this.fd >= 0) {
-      fs.closeSync(this.fd);
+      closeSync(this.fd);
       this.fd = -1;
     }
   }
@@ -245,7 +245,7 @@ export class Rtnl {
           this.drain();
           continue;
         }
-        if (e instanceof DumpInterrupted) throw new NetlinkError(os.constants.errno.EINTR, `${what}: dump interrupted ${attempt} times`);
+        if (e instanceof DumpInterrupted) throw new NetlinkError(constants.errno.EINTR, `${what}: dump interrupted ${attempt} times`);
         throw e;
       }
     }
@@ -253,7 +253,7 @@ export class Rtnl {
 
   private drain(): void {
     // a fresh socket is the simplest way to drop the rest of an interrupted dump
-    fs.closeSync(this.fd);
+    closeSync(this.fd);
     this.fd = this.open();
   }
 }

@@ -1,8 +1,8 @@
 // Delegation to an IPAM plugin (SPEC.md §4): the binary named by `ipam.type` is
 // looked up in CNI_PATH and run with the caller's stdin and environment, only
 // CNI_COMMAND changed. A delegate's error JSON is passed through with its code.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { accessSync, constants, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { run } from '../exec/index.js';
 import { CniError, ErrCode } from '../types/error.js';
 import { parseResult, type Result } from '../types/result.js';
@@ -26,10 +26,10 @@ export function findInPath(type: string, cniPath: string): string {
   const dirs = cniPath.split(':').filter(Boolean);
   if (!dirs.length) throw new CniError(ErrCode.InvalidEnvironmentVariables, 'no paths provided');
   for (const dir of dirs) {
-    const file = path.join(dir, type);
+    const file = join(dir, type);
     try {
-      fs.accessSync(file, fs.constants.X_OK);
-      if (fs.statSync(file).isFile()) return file;
+      accessSync(file, constants.X_OK);
+      if (statSync(file).isFile()) return file;
     } catch {
       // not in this directory
     }

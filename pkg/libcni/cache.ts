@@ -2,7 +2,7 @@
 // `<cacheDir>/results/<network>-<containerID>-<ifName>`, dir 0700, file 0600,
 // `{"kind":"cniCacheV1",...}`. Written after a successful ADD, read as prevResult
 // by CHECK and DEL, enumerated by GC, removed after DEL.
-import * as fs from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CniError, ErrCode } from '../types/error.js';
 import { convertResult, parseResult } from '../types/result.js';
@@ -59,10 +59,10 @@ export function cacheEntry(network: string, config: Buffer, rt: RuntimeConf, res
 /** Writes the cache file after a successful ADD (atomically: a crash never leaves half a file). */
 export function cacheAdd(cacheDir: string, network: string, config: Buffer, rt: RuntimeConf, result: VersionedResult): void {
   const file = cacheFilePath(cacheDir, network, rt);
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify(cacheEntry(network, config, rt, result)), { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  writeFileSync(tmp, JSON.stringify(cacheEntry(network, config, rt, result)), { mode: 0o600 });
+  renameSync(tmp, file);
 }
 
 /** Removes the cache file; a missing one is fine. */
@@ -73,7 +73,7 @@ export function cacheDel(cacheDir: string, network: string, rt: Pick<RuntimeConf
   } catch {
     return;
   }
-  fs.rmSync(file, { force: true });
+  rmSync(file, { force: true });
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -87,7 +87,7 @@ export function getCachedResult(cacheDir: string, network: string, cniVersion: s
   const file = cacheFilePath(cacheDir, network, rt);
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
@@ -120,7 +120,7 @@ export function getCachedAttachments(cacheDir: string, containerID = ''): Networ
   const dir = path.join(cacheDir, 'results');
   let names: string[];
   try {
-    names = fs.readdirSync(dir).sort();
+    names = readdirSync(dir).sort();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
@@ -133,7 +133,7 @@ export function getCachedAttachments(cacheDir: string, containerID = ''): Networ
     }
     let c: unknown;
     try {
-      c = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8'));
+      c = JSON.parse(readFileSync(path.join(dir, name), 'utf8'));
     } catch {
       continue;
     }

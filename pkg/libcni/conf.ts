@@ -2,8 +2,8 @@
 // format", libcni/conf.go): `.conflist` lists first, then legacy single-plugin
 // `.conf`/`.json` files up-converted to a one-plugin list; `cniVersions`
 // negotiation; `<dir>/<name>/*.conf` sibling plugins unless loadOnlyInlinedPlugins.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { Dirent, readFileSync, readdirSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
 import { CniError, ErrCode } from '../types/error.js';
 import { CURRENT_VERSION, compareVersions } from '../types/version.js';
 
@@ -164,23 +164,23 @@ export function confListFromBytes(bytes: Buffer | string): NetworkConfigList {
 
 /** Files of `dir` with one of `extensions`, sorted; a missing dir has none. */
 export function confFiles(dir: string, extensions: readonly string[]): string[] {
-  let entries: fs.Dirent[];
+  let entries: Dirent[];
   try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
   return entries
-    .filter((e) => !e.isDirectory() && extensions.includes(path.extname(e.name)))
+    .filter((e) => !e.isDirectory() && extensions.includes(extname(e.name)))
     .map((e) => e.name)
     .sort()
-    .map((n) => path.join(dir, n));
+    .map((n) => join(dir, n));
 }
 
 function readConfFile(file: string): Buffer {
   try {
-    return fs.readFileSync(file);
+    return readFileSync(file);
   } catch (e) {
     throw new CniError(ErrCode.IOFailure, `error reading ${file}: ${(e as Error).message}`, '', { cause: e });
   }
@@ -188,13 +188,13 @@ function readConfFile(file: string): Buffer {
 
 /** Plugin objects from `<dir>/<network>/*.conf` (spec 1.1.0 sibling folder). */
 export function pluginConfsFromDir(dir: string, network: string): PluginConfig[] {
-  return confFiles(path.join(dir, network), ['.conf']).map((f) => pluginConfFromObject(parseJSON(readConfFile(f), 'configuration'), 'configuration'));
+  return confFiles(join(dir, network), ['.conf']).map((f) => pluginConfFromObject(parseJSON(readConfFile(f), 'configuration'), 'configuration'));
 }
 
 /** Reads a `.conflist` file, appending sibling-folder plugins unless loadOnlyInlinedPlugins. */
 export function confListFromFile(file: string): NetworkConfigList {
   const list = confListFromBytes(readConfFile(file));
-  if (!list.loadOnlyInlinedPlugins) list.plugins.push(...pluginConfsFromDir(path.dirname(file), list.name));
+  if (!list.loadOnlyInlinedPlugins) list.plugins.push(...pluginConfsFromDir(dirname(file), list.name));
   if (list.plugins.length === 0) throw confError('no plugin configs found');
   return list;
 }

@@ -1,7 +1,7 @@
 // Executing a plugin as a runtime does (SPEC.md §2 "Execution protocol";
 // libcni pkg/invoke): find it on CNI_PATH, pass the CNI_* environment and the
 // configuration on stdin, read its result or error from stdout.
-import * as fs from 'node:fs';
+import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { run, type ExecResult } from '../exec/index.js';
 import { CniError, ErrCode } from '../types/error.js';
@@ -39,7 +39,7 @@ export function findInPath(plugin: string, paths: readonly string[]): string {
   for (const dir of dirs) {
     const file = path.join(dir, plugin);
     try {
-      const st = fs.statSync(file);
+      const st = statSync(file);
       if (st.isFile()) return file;
     } catch {
       // not in this directory

@@ -2,9 +2,9 @@
 // addon travels as an asset: it is written once to a root-owned, content-addressed
 // cache and dlopen'ed from there; when that directory is unusable it is dlopen'ed
 // from an anonymous O_TMPFILE that never has a name another user could race.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { constants, existsSync, lstatSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { sha256 } from '../hash/index.js';
 
 /** The addon's exports. Errors thrown carry `errno` and `code`. */
@@ -41,7 +41,7 @@ let loaded: Native | undefined;
 export function native(): Native {
   if (loaded) return loaded;
   const mod = { exports: {} as Native };
-  process.dlopen(mod, locate(), os.constants.dlopen.RTLD_NOW);
+  process.dlopen(mod, locate(), osConstants.dlopen.RTLD_NOW);
   loaded = mod.exports;
   return loaded;
 }
@@ -52,11 +52,11 @@ function locate(): string {
   const sea = seaAsset();
   if (sea) return fromAsset(sea);
   const candidates = [
-    process.argv[1] && path.join(path.dirname(process.argv[1]), 'cninative.node'),
-    process.argv[1] && path.join(path.dirname(process.argv[1]), '..', 'build', 'cninative.node'),
-    path.join(process.cwd(), 'build', 'cninative.node'),
+    process.argv[1] && join(dirname(process.argv[1]), 'cninative.node'),
+    process.argv[1] && join(dirname(process.argv[1]), '..', 'build', 'cninative.node'),
+    join(process.cwd(), 'build', 'cninative.node'),
   ].filter((p): p is string => !!p);
-  for (const c of candidates) if (fs.existsSync(c)) return c;
+  for (const c of candidates) if (existsSync(c)) return c;
   throw new Error(`native addon cninative.node not found (looked in ${candidates.join(', ')}); run make`);
 }
 
@@ -73,21 +73,21 @@ function seaAsset(): Buffer | undefined {
 
 function fromAsset(bytes: Buffer): string {
   const hash = typeof __NATIVE_HASH__ === 'string' ? __NATIVE_HASH__ : sha256(bytes).slice(0, 16);
-  const file = path.join(CACHE_DIR, `cninative-${hash}.node`);
-  if (fs.existsSync(file)) return file;
+  const file = join(CACHE_DIR, `cninative-${hash}.node`);
+  if (existsSync(file)) return file;
   try {
-    fs.mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
-    const st = fs.lstatSync(CACHE_DIR);
+    mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
+    const st = lstatSync(CACHE_DIR);
     if (!st.isDirectory() || st.uid !== process.getuid!() || (st.mode & 0o022) !== 0) throw new Error('unsafe cache dir');
     const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, bytes, { flag: 'wx', mode: 0o755 });
-    fs.renameSync(tmp, file);
+    writeFileSync(tmp, bytes, { flag: 'wx', mode: 0o755 });
+    renameSync(tmp, file);
     return file;
   } catch {
-    for (const dir of ['/run', '/dev/shm', os.tmpdir()]) {
+    for (const dir of ['/run', '/dev/shm', tmpdir()]) {
       try {
-        const fd = fs.openSync(dir, O_TMPFILE | fs.constants.O_RDWR, 0o700);
-        fs.writeSync(fd, bytes);
+        const fd = openSync(dir, O_TMPFILE | constants.O_RDWR, 0o700);
+        writeSync(fd, bytes);
         heldFds.push(fd);
         return `/proc/self/fd/${fd}`;
       } catch {

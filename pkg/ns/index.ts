@@ -1,6 +1,6 @@
 // Network namespaces as explicit handles. See README.md beside this file for how a
 // netlink socket and a /proc/sys/net write reach the right namespace from Node.
-import * as fs from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { native } from '../native/index.js';
 
 const CLONE_NEWNET = 0x40000000;
@@ -45,8 +45,8 @@ export class NetNS {
       throw e;
     }
     if (magic !== NSFS_MAGIC && magic !== PROC_SUPER_MAGIC) throw new NotNetNSError(path);
-    const fd = fs.openSync(path, fs.constants.O_RDONLY | O_CLOEXEC);
-    const st = fs.fstatSync(fd);
+    const fd = openSync(path, constants.O_RDONLY | O_CLOEXEC);
+    const st = fstatSync(fd);
     return new NetNS(path, fd, `${st.dev}:${st.ino}`);
   }
 
@@ -87,7 +87,7 @@ export class NetNS {
 
   close(): void {
     if (this.fdValue >= 0) {
-      fs.closeSync(this.fdValue);
+      closeSync(this.fdValue);
       this.fdValue = -1;
     }
   }
@@ -101,8 +101,8 @@ let homeNs: { id: string; fd: number } | undefined;
 function home(): { id: string; fd: number } {
   if (!homeNs) {
     // opened once, while no run() is active, and kept for the life of the process
-    const fd = fs.openSync('/proc/thread-self/ns/net', fs.constants.O_RDONLY | O_CLOEXEC);
-    const st = fs.fstatSync(fd);
+    const fd = openSync('/proc/thread-self/ns/net', constants.O_RDONLY | O_CLOEXEC);
+    const st = fstatSync(fd);
     homeNs = { id: `${st.dev}:${st.ino}`, fd };
   }
   return homeNs;
@@ -131,7 +131,7 @@ export async function withNetns<T>(path: string, fn: (container: NetNS, host: Ne
 /** Writes `/proc/sys/<key>` (slash-separated, e.g. `net/ipv4/ip_forward`) in `ns`, synchronously (see README.md). */
 export function writeSysctl(ns: NetNS | undefined, key: string, value: string): void {
   const file = `/proc/sys/${key}`;
-  const write = () => fs.writeFileSync(file, value);
+  const write = () => writeFileSync(file, value);
   if (ns) ns.run(write);
   else write();
 }
@@ -144,7 +144,7 @@ export function writeSysctls(ns: NetNS | undefined, entries: Array<[key: string,
   const write = () => {
     for (const [key, value] of entries) {
       try {
-        fs.writeFileSync(`/proc/sys/${key}`, value);
+        writeFileSync(`/proc/sys/${key}`, value);
       } catch (e) {
         if (!opts.bestEffort) throw e;
       }
@@ -157,6 +157,6 @@ export function writeSysctls(ns: NetNS | undefined, entries: Array<[key: string,
 /** Reads `/proc/sys/<key>` in `ns`, trailing newline trimmed. */
 export function readSysctl(ns: NetNS | undefined, key: string): string {
   const file = `/proc/sys/${key}`;
-  const read = () => fs.readFileSync(file, 'utf8').replace(/\n$/, '');
+  const read = () => readFileSync(file, 'utf8').replace(/\n$/, '');
   return ns ? ns.run(read) : read();
 }

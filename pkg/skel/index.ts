@@ -1,7 +1,7 @@
 // The CNI protocol as a plugin sees it (SPEC.md §2-§5 and the reference skel):
 // the environment table, stdin, version gates, error JSON and result printing.
 // The only code in the suite that writes to stdout.
-import * as fs from 'node:fs';
+import { readFileSync, statSync, writeSync } from 'node:fs';
 import { CniError, ErrCode } from '../types/error.js';
 import { convertResult, formatJSON, parseResult, type Result } from '../types/result.js';
 import { ALL_VERSIONS, CURRENT_VERSION, compareVersions } from '../types/version.js';
@@ -117,8 +117,8 @@ function gate(cmd: string, min: string, confVersion: string, supported: readonly
 
 function sameNetnsAsPlugin(netns: string): boolean {
   try {
-    const a = fs.statSync(netns);
-    const b = fs.statSync('/proc/self/ns/net');
+    const a = statSync(netns);
+    const b = statSync('/proc/self/ns/net');
     return a.dev === b.dev && a.ino === b.ino;
   } catch {
     return false;
@@ -217,7 +217,7 @@ export function pluginMain(source: FuncsSource, supported: readonly string[] = A
     env: process.env,
     readStdin: () => {
       try {
-        return fs.readFileSync(0);
+        return readFileSync(0);
       } catch (e) {
         // a closed or absent stdin reads as empty, as Go's io.ReadAll of /dev/null
         if ((e as { code?: string }).code === 'EAGAIN' || (e as { code?: string }).code === 'EBADF') return Buffer.alloc(0);
@@ -241,7 +241,7 @@ function writeAll(fd: number, text: string): void {
   let off = 0;
   while (off < buf.length) {
     try {
-      off += fs.writeSync(fd, buf, off);
+      off += writeSync(fd, buf, off);
     } catch (e) {
       if ((e as { code?: string }).code === 'EAGAIN') continue;
       throw e;

@@ -1,6 +1,6 @@
 // STATUS (spec 1.1.0): could an ADD be served right now? See README.md.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { candidates, ipString, rangeSetString, Store, type HostLocalConf } from '../../pkg/ipam/hostlocal/index.js';
 import { CniError, ErrCode } from '../../pkg/types/error.js';
 
@@ -11,14 +11,14 @@ function unavailable(msg: string, cause?: unknown): CniError {
 /** The network directory exists and is writable, or could be created. */
 function checkDataDir(dir: string): void {
   let p = dir;
-  while (!fs.existsSync(p)) {
-    const up = path.dirname(p);
+  while (!existsSync(p)) {
+    const up = dirname(p);
     if (up === p) break;
     p = up;
   }
   try {
-    if (!fs.statSync(p).isDirectory()) throw new Error(`${p} is not a directory`);
-    fs.accessSync(p, fs.constants.W_OK | fs.constants.X_OK);
+    if (!statSync(p).isDirectory()) throw new Error(`${p} is not a directory`);
+    accessSync(p, constants.W_OK | constants.X_OK);
   } catch (e) {
     throw unavailable(`data directory "${dir}" is not usable: ${(e as Error).message}`, e);
   }
@@ -26,7 +26,7 @@ function checkDataDir(dir: string): void {
 
 /** Throws code 50 unless the data directory is usable and every range set has a free address. */
 export function checkStatus(conf: HostLocalConf): void {
-  checkDataDir(path.join(conf.dataDir, conf.name));
+  checkDataDir(join(conf.dataDir, conf.name));
   const store = Store.open(conf.dataDir, conf.name, false);
   if (!store) return;
   try {

@@ -1,6 +1,6 @@
 // tuning's configuration (reference §2.9): the keys, the merge of config <
 // CNI_ARGS < runtimeConfig < args.cni, the sysctl key rules and the allow-list.
-import * as fs from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import { CniError, ErrCode, invalidConfig } from '../../pkg/types/error.js';
 import { loadArgs } from '../../pkg/types/args.js';
@@ -105,7 +105,7 @@ export function duplicateKeys(text: string): string[] {
 export function readAllowList(file = process.env.CNI_TS_TUNING_ALLOWLIST || DEFAULT_ALLOWLIST): RegExp[] | undefined {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (e) {
     if ((e as { code?: string }).code === 'ENOENT') return undefined;
     throw new CniError(ErrCode.IOFailure, `failed to read sysctl allow-list "${file}": ${(e as Error).message}`);

@@ -1,8 +1,8 @@
 // tuning (reference §2.9): a chained plugin that writes net.* sysctls inside the
 // container and changes the interface's MAC, MTU, promisc, allmulti and txqueuelen,
 // keeping the original values in <dataDir>/<containerID>_<ifname>.json for DEL.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { IFF_ALLMULTI, IFF_PROMISC, linkByName, linkSet, type Link, type LinkChange } from '../../pkg/ip/link.js';
 import { Rtnl } from '../../pkg/ip/netlink.js';
 import { readSysctl, withNetns, writeSysctl, type NetNS } from '../../pkg/ns/index.js';
@@ -22,7 +22,7 @@ export interface Backup {
   txQLen?: number;
 }
 
-const backupFile = (dataDir: string, containerID: string, ifName: string) => path.join(dataDir, `${containerID}_${ifName}.json`);
+const backupFile = (dataDir: string, containerID: string, ifName: string) => join(dataDir, `${containerID}_${ifName}.json`);
 
 function requirePrev(conf: TuningConf): Result {
   const prev = prevResultOf(conf.raw);
@@ -93,10 +93,10 @@ export async function add(args: CmdArgs): Promise<Result> {
         if (Object.keys(backup).length === 0) return;
         const file = backupFile(conf.dataDir, args.containerID, args.ifName);
         // A repeated ADD keeps the first backup: it holds the values from before any tuning.
-        if (!fs.existsSync(file)) {
-          fs.mkdirSync(conf.dataDir, { recursive: true, mode: 0o700 });
-          fs.writeFileSync(file, JSON.stringify(backup, null, 1), { mode: 0o600 });
-          undo.push(`remove backup "${file}"`, () => fs.rmSync(file, { force: true }));
+        if (!existsSync(file)) {
+          mkdirSync(conf.dataDir, { recursive: true, mode: 0o700 });
+          writeFileSync(file, JSON.stringify(backup, null, 1), { mode: 0o600 });
+          undo.push(`remove backup "${file}"`, () => rmSync(file, { force: true }));
         }
         // pushed first: the kernel applies a change attribute by attribute, so a failure can leave half of it
         undo.push(`restore link "${args.ifName}"`, () => linkSet(nl, link.index, restoreChange(backup)));
@@ -116,7 +116,7 @@ export async function del(args: CmdArgs): Promise<void> {
   const file = backupFile(raw.dataDir || DEFAULT_DATA_DIR, args.containerID, args.ifName);
   let backup: Backup;
   try {
-    backup = JSON.parse(fs.readFileSync(file, 'utf8')) as Backup;
+    backup = JSON.parse(readFileSync(file, 'utf8')) as Backup;
   } catch {
     return; // no backup: nothing was changed, or DEL already ran
   }
@@ -134,7 +134,7 @@ export async function del(args: CmdArgs): Promise<void> {
   } catch (e) {
     process.stderr.write(`tuning: ignoring DEL error: ${(e as Error).message}\n`);
   } finally {
-    fs.rmSync(file, { force: true });
+    rmSync(file, { force: true });
   }
 }
 

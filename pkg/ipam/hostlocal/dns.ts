@@ -1,6 +1,6 @@
 // `resolvConf`: the DNS part of a host-local result, read from a resolv.conf
 // the way the reference reads it (nameserver, domain, search, options lines).
-import * as fs from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { invalidConfig } from '../../types/error.js';
 import type { DNS } from '../../types/result.js';
 
@@ -34,7 +34,7 @@ export function parseResolvConf(text: string): DNS {
 export function readResolvConf(file: string): DNS {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (e) {
     throw invalidConfig('ipam.resolvConf', `cannot read ${JSON.stringify(file)}: ${(e as Error).message}`);
   }

@@ -18,8 +18,8 @@
 // match means "rebuild by one full scan". Before unlocking we make sure the
 // clock has passed the recorded mtime, so a change made right after us can
 // never carry the same timestamp (coarse timestamps on kernels before 6.13).
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseIP, type IP } from '../../ip/addr.js';
 import { native } from '../../native/index.js';
 import { errnoCode } from '../../types/error.js';
@@ -93,18 +93,18 @@ export class Store {
    * directory gives undefined (DEL, CHECK and GC leave nothing behind).
    */
   static open(dataDir: string, network: string, create: boolean): Store | undefined {
-    const dir = path.join(dataDir, network);
-    if (create) fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-    else if (!fs.existsSync(dir)) return undefined;
+    const dir = join(dataDir, network);
+    if (create) mkdirSync(dir, { recursive: true, mode: 0o755 });
+    else if (!existsSync(dir)) return undefined;
     // The Go plugin (go-filemutex) opens the lock O_RDONLY|O_CREAT 0750; same file, same lock.
-    const fd = fs.openSync(path.join(dir, 'lock'), fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o750);
+    const fd = openSync(join(dir, 'lock'), constants.O_RDONLY | constants.O_CREAT, 0o750);
     try {
       native().flock(fd, LOCK_EX);
     } catch (e) {
-      fs.closeSync(fd);
+      closeSync(fd);
       throw e;
     }
-    return new Store(dir, path.join(dataDir, INDEX_ROOT, network), fd);
+    return new Store(dir, join(dataDir, INDEX_ROOT, network), fd);
   }
 
   /** Unlocks. Records the index first when it changed; a failure there only costs a rescan later. */
@@ -116,7 +116,7 @@ export class Store {
       process.stderr.write(`host-local: index not saved (next call rescans): ${(e as Error).message}\n`);
     } finally {
       native().flock(this.lockFd, LOCK_UN);
-      fs.closeSync(this.lockFd);
+      closeSync(this.lockFd);
       this.lockFd = -1;
     }
   }
@@ -148,11 +148,11 @@ export class Store {
    */
   reserve(ip: string, containerID: string, ifname: string, rangeSet: number): boolean {
     this.sync(); // before our own change moves the directory's mtime
-    const file = path.join(this.dir, ip);
+    const file = join(this.dir, ip);
     const content = reservationKey(containerID, ifname);
     let fd: number;
     try {
-      fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+      fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
     } catch (e) {
       if (errnoCode(e) === 'EEXIST') return false;
       throw e;
@@ -160,30 +160,30 @@ export class Store {
     // A failed write must not leave an empty file behind (plugins#498).
     try {
       try {
-        fs.writeSync(fd, content);
+        writeSync(fd, content);
       } finally {
-        fs.closeSync(fd);
+        closeSync(fd);
       }
     } catch (e) {
-      fs.rmSync(file, { force: true });
+      rmSync(file, { force: true });
       throw e;
     }
     const list = this.bucket(bucketOf(idOf(content)));
     list.push({ file: ip, content });
     this.dirty.add(bucketOf(idOf(content)));
-    fs.writeFileSync(path.join(this.dir, `${LAST_RESERVED}${rangeSet}`), ip, { mode: 0o600 });
+    writeFileSync(join(this.dir, `${LAST_RESERVED}${rangeSet}`), ip, { mode: 0o600 });
     return true;
   }
 
   /** True when a file for `ip` exists (STATUS probes without reserving). */
   taken(ip: string): boolean {
-    return fs.existsSync(path.join(this.dir, ip));
+    return existsSync(join(this.dir, ip));
   }
 
   /** Removes one reservation; a file already gone is fine. */
   release(r: Reservation): void {
     this.sync();
-    fs.rmSync(path.join(this.dir, r.file), { force: true });
+    rmSync(join(this.dir, r.file), { force: true });
     const b = bucketOf(idOf(r.content));
     const list = this.bucket(b);
     const i = list.findIndex((x) => x.file === r.file);
@@ -194,7 +194,7 @@ export class Store {
   /** The address recorded in `last_reserved_ip.<i>`, if readable. */
   lastReserved(rangeSet: number): IP | undefined {
     try {
-      return parseIP(fs.readFileSync(path.join(this.dir, `${LAST_RESERVED}${rangeSet}`), 'utf8').trim());
+      return parseIP(readFileSync(join(this.dir, `${LAST_RESERVED}${rangeSet}`), 'utf8').trim());
     } catch {
       return undefined;
     }
@@ -205,7 +205,7 @@ export class Store {
     let list = this.buckets.get(b);
     if (list) return list;
     try {
-      list = JSON.parse(fs.readFileSync(path.join(this.indexDir, b.toString(16).padStart(2, '0')), 'utf8')) as Reservation[];
+      list = JSON.parse(readFileSync(join(this.indexDir, b.toString(16).padStart(2, '0')), 'utf8')) as Reservation[];
       if (!Array.isArray(list)) throw new Error('bucket is not a list');
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') {
@@ -224,10 +224,10 @@ export class Store {
   private sync(): void {
     if (this.synced) return;
     this.synced = true;
-    const st = fs.statSync(this.dir, { bigint: true });
+    const st = statSync(this.dir, { bigint: true });
     let hdr: Header | undefined;
     try {
-      hdr = JSON.parse(fs.readFileSync(path.join(this.indexDir, 'header'), 'utf8')) as Header;
+      hdr = JSON.parse(readFileSync(join(this.indexDir, 'header'), 'utf8')) as Header;
     } catch {
       hdr = undefined;
     }
@@ -243,9 +243,9 @@ export class Store {
     this.buckets.clear();
     for (let b = 0; b < BUCKETS; b++) this.buckets.set(b, []);
     const buf = Buffer.alloc(4096);
-    for (const ent of fs.readdirSync(this.dir, { withFileTypes: true })) {
+    for (const ent of readdirSync(this.dir, { withFileTypes: true })) {
       if (!ent.isFile() || isBookkeeping(ent.name)) continue;
-      const content = readSmall(path.join(this.dir, ent.name), buf);
+      const content = readSmall(join(this.dir, ent.name), buf);
       if (content === undefined) continue; // removed meanwhile by a writer that does not lock
       this.buckets.get(bucketOf(idOf(content)))!.push({ file: ent.name, content });
     }
@@ -256,35 +256,35 @@ export class Store {
     if (this.dirty.size === 0 && !this.wipe) return;
     if (this.wipe) {
       // Start from nothing: no bucket of the old index may survive, and empty ones are not written.
-      fs.rmSync(this.indexDir, { recursive: true, force: true });
+      rmSync(this.indexDir, { recursive: true, force: true });
       for (const [b, list] of this.buckets) if (list.length) this.dirty.add(b);
     }
-    fs.mkdirSync(this.indexDir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.indexDir, { recursive: true, mode: 0o700 });
     for (const b of this.dirty) {
-      fs.writeFileSync(path.join(this.indexDir, b.toString(16).padStart(2, '0')), JSON.stringify(this.buckets.get(b) ?? []), { mode: 0o600 });
+      writeFileSync(join(this.indexDir, b.toString(16).padStart(2, '0')), JSON.stringify(this.buckets.get(b) ?? []), { mode: 0o600 });
     }
     this.dirty.clear();
     this.wipe = false;
-    const st = fs.statSync(this.dir, { bigint: true });
+    const st = statSync(this.dir, { bigint: true });
     const header = JSON.stringify({ v: 1, dev: String(st.dev), ino: String(st.ino), mtime: String(st.mtimeNs) } satisfies Header);
-    const hfd = fs.openSync(path.join(this.indexDir, 'header'), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    const hfd = openSync(join(this.indexDir, 'header'), constants.O_RDWR | constants.O_CREAT, 0o600);
     try {
       // Querying the inode first makes kernels with multigrain timestamps (6.13+)
       // stamp the write below finely; older kernels need the coarse tick to pass.
-      fs.fstatSync(hfd);
+      fstatSync(hfd);
       const deadline = Date.now() + CLOCK_WAIT_MS;
       for (;;) {
-        fs.ftruncateSync(hfd, 0);
-        fs.writeSync(hfd, header, 0);
-        if (fs.fstatSync(hfd, { bigint: true }).mtimeNs > st.mtimeNs) break;
+        ftruncateSync(hfd, 0);
+        writeSync(hfd, header, 0);
+        if (fstatSync(hfd, { bigint: true }).mtimeNs > st.mtimeNs) break;
         if (Date.now() > deadline) {
-          fs.ftruncateSync(hfd, 0); // cannot prove freshness: the next call rescans
+          ftruncateSync(hfd, 0); // cannot prove freshness: the next call rescans
           break;
         }
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 0.2);
       }
     } finally {
-      fs.closeSync(hfd);
+      closeSync(hfd);
     }
   }
 }
@@ -293,16 +293,16 @@ export class Store {
 function readSmall(file: string, buf: Buffer): string | undefined {
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY);
+    fd = openSync(file, constants.O_RDONLY);
   } catch {
     return undefined;
   }
   try {
-    const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    return (n < buf.length ? buf.toString('utf8', 0, n) : fs.readFileSync(file, 'utf8')).trim();
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return (n < buf.length ? buf.toString('utf8', 0, n) : readFileSync(file, 'utf8')).trim();
   } catch {
     return undefined;
   } finally {
-    fs.closeSync(fd);
+    closeSync(fd);
   }
 }
