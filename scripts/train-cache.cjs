@@ -1,8 +1,11 @@
-// Build-time trainer for the V8 code cache (see build.ts). Runs the wrapped
-// bundle once per (program, command) with stdin and process.exit stubbed, each
-// time in a fresh module instance of the same vm.Script, so the cache it writes
-// holds every function those paths compiled: a function the training never ran
-// is compiled lazily on every call of the shipped binary.
+// Build-time trainer for the V8 code caches (see build.ts). Runs each program's
+// wrapped bundle (<dir>/<name>.js) once per command with stdin and process.exit
+// stubbed, each time in a fresh module instance of that program's vm.Script, and
+// writes <dir>/<name>.cache, which then holds every function those paths
+// compiled: a function the training never ran is compiled lazily on every call
+// of the shipped binary. Programs never share a Script, so a cache holds only
+// its own program's code (the bridge run that gives the chained plugins a
+// prevResult compiles into bridge's Script, not theirs).
 //
 // Run it inside `unshare -n` (build.ts does): the "host" is then a throw-away
 // network namespace, the "container" is another one (`/proc/<pid>/ns/net` of an
@@ -16,8 +19,8 @@ const os = require('node:os');
 const path = require('node:path');
 const vm = require('node:vm');
 
-const [appFile, cacheFile, ...names] = process.argv.slice(2);
-const script = new vm.Script(fs.readFileSync(appFile, 'utf8'), { filename: 'cni-ts.js' });
+const [dir, ...names] = process.argv.slice(2);
+const scripts = new Map(names.map((n) => [n, new vm.Script(fs.readFileSync(path.join(dir, `${n}.js`), 'utf8'), { filename: `${n}.js` })]));
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-ts-train-'));
 const versionOnly = !!process.env.CNI_TS_TRAIN_VERSION_ONLY;
 
@@ -54,8 +57,9 @@ async function runOnce(name, env, conf) {
     setTimeout(resolve, 10000).unref();
   });
   const mod = { exports: {} };
-  script.runInThisContext()(mod.exports, require, mod, appFile, path.dirname(appFile));
-  await Promise.resolve(mod.exports.main(name)).catch(() => {});
+  const file = path.join(dir, `${name}.js`);
+  scripts.get(name).runInThisContext()(mod.exports, require, mod, file, dir);
+  await Promise.resolve(mod.exports.main()).catch(() => {});
   await done;
   try {
     return JSON.parse(lastOut);
@@ -130,6 +134,6 @@ async function del(name, env, conf, prev) {
       sleeper.kill('SIGKILL');
     }
   }
-  fs.writeFileSync(cacheFile, script.createCachedData());
+  for (const [name, script] of scripts) fs.writeFileSync(path.join(dir, `${name}.cache`), script.createCachedData());
   fs.rmSync(scratch, { recursive: true, force: true });
 })();

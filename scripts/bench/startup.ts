@@ -71,11 +71,11 @@ function controls(): { emptySea: string; loader: string } {
   fs.writeFileSync(
     loader,
     `const fs = require('fs'), vm = require('vm');
-const s = new vm.Script(fs.readFileSync(${JSON.stringify(path.join(root, 'build', 'app.js'))}, 'utf8'), { filename: 'cni-ts.js', cachedData: fs.readFileSync(${JSON.stringify(path.join(root, 'build', 'app.cache'))}) });
+const s = new vm.Script(fs.readFileSync(${JSON.stringify(path.join(root, 'build', 'programs', 'loopback.js'))}, 'utf8'), { filename: 'loopback.js', cachedData: fs.readFileSync(${JSON.stringify(path.join(root, 'build', 'programs', 'loopback.cache'))}) });
 if (s.cachedDataRejected) process.exit(3);
 const m = { exports: {} };
 s.runInThisContext()(m.exports, require, m, __filename, __dirname);
-m.exports.main('loopback');
+m.exports.main();
 `,
   );
   return { emptySea, loader };

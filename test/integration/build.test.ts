@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { BIN, createNetns, isRoot, ROOT, type TestNetns } from '../helpers/index.js';
 
 const EXE = path.join(BIN, 'cni-ts');
-const BUNDLE = path.join(ROOT, 'build', 'cni-ts.js');
+const PROGRAMS = path.join(ROOT, 'build', 'programs');
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const skip = (!fs.existsSync(EXE) && 'run make build first') || false;
 
@@ -100,17 +100,23 @@ describe('the built artifact', { skip }, () => {
     assert.match(r.stdout, VERSION_LINE);
   });
 
-  it('V8 accepts the trained code cache (cachedDataRejected=false)', () => {
-    const r = run([path.join(BIN, 'loopback')], { CNI_COMMAND: 'VERSION', CNI_TS_CACHE_REPORT: '1' });
-    assert.equal(r.status, 0);
-    assert.match(r.stderr, /^cachedDataRejected=false$/m);
+  it("V8 accepts every program's trained code cache (cachedDataRejected=false)", () => {
+    for (const name of programs()) {
+      const r = run([path.join(BIN, name)], { CNI_COMMAND: 'VERSION', CNI_TS_CACHE_REPORT: '1' });
+      assert.match(r.stderr, /^cachedDataRejected=false$/m, name);
+    }
   });
 
-  it('the bundle holds no real import() and no import.meta', () => {
-    const code = fs.readFileSync(BUNDLE, 'utf8');
-    assert.ok(code.length > 10_000);
-    assert.equal(/\bimport\s*\(/.exec(code)?.[0], undefined);
-    assert.ok(!code.includes('import.meta'));
+  it('one bundle per program, each holding no real import() and no import.meta, and only its own plugin', () => {
+    for (const name of programs()) {
+      const code = fs.readFileSync(path.join(PROGRAMS, `${name}.js`), 'utf8');
+      assert.ok(code.length > 10_000, name);
+      assert.equal(/\bimport\s*\(/.exec(code)?.[0], undefined, name);
+      assert.ok(!code.includes('import.meta'), name);
+      const inputs: string[] = JSON.parse(fs.readFileSync(path.join(PROGRAMS, `${name}.inputs.json`), 'utf8'));
+      const plugins = new Set(inputs.map((f) => /(?:^|\/)(?:plugins|cmd)\/([^/]+)\//.exec(f)?.[1]).filter(Boolean));
+      assert.deepEqual([...plugins], [name], `${name}'s bundle holds ${[...plugins].join(', ')}`);
+    }
   });
 
   describe('at run time', { skip: !isRoot && 'needs root' }, () => {
