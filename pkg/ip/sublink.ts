@@ -141,7 +141,7 @@ export function createSublink(ns: SublinkNamespaces, spec: SublinkSpec, undo: Un
       break;
     } catch (e) {
       const clash = e instanceof NetlinkError && e.code === 'EEXIST' && !!linkByName(cnl, tmpName);
-      if (!clash || i + 1 >= MAX_NAME_TRIES) throw new Error(`failed to create ${spec.kind}: ${(e as Error).message}`, { cause: e });
+      if (!clash || i + 1 >= MAX_NAME_TRIES) throw e;
     }
   }
   const tmp = linkByName(cnl, tmpName);
@@ -162,7 +162,8 @@ export function createSublink(ns: SublinkNamespaces, spec: SublinkSpec, undo: Un
 export interface SublinkExpectation {
   kind: SublinkSpec['kind'];
   ifName: string;
-  master: string | undefined;
+  /** The master's name; empty: the default-route interface; null: any existing link (a chained ipvlan's). */
+  master: string | null;
   /** MAC from the prevResult, when it has one. */
   mac?: string;
 }
@@ -173,11 +174,12 @@ export interface SublinkExpectation {
  * kind-specific checks.
  */
 export function validateSublink(ns: SublinkNamespaces, want: SublinkExpectation): Link {
-  const master = lookupMaster(ns.mnl, want.master);
+  const master = want.master === null ? undefined : lookupMaster(ns.mnl, want.master);
   const l = linkByName(ns.cnl, want.ifName);
   if (!l) throw new Error(`failed to find container interface "${want.ifName}"`);
   if (l.kind !== want.kind) throw new Error(`container interface "${want.ifName}" is a ${l.kind ?? 'device'}, not a ${want.kind}`);
-  if (l.parentIndex !== master.index) throw new Error(`container interface "${want.ifName}" is not on master "${master.name}"`);
+  const parent = l.parentIndex ? linkByIndex(ns.mnl, l.parentIndex) : undefined;
+  if (!parent || (master && parent.index !== master.index)) throw new Error(`container interface "${want.ifName}" is not on master "${master?.name ?? '(any)'}"`);
   if (want.mac && want.mac.toLowerCase() !== l.mac) throw new Error(`container interface "${want.ifName}" has MAC ${l.mac}, expected ${want.mac}`);
   return l;
 }
@@ -246,7 +248,9 @@ export async function addressSublink(o: AddressSublinkOptions): Promise<Result> 
     linkSet(o.ns.cnl, l.index, { up: true }, `failed to set "${iface.name}" up`);
   }
   failpoint(o.conf, 'configure');
+  // the config's DNS, or none: IPAM's (or a chained prevResult's) is dropped, as the reference does
   if (o.conf.dns) result.dns = o.conf.dns;
+  else delete result.dns;
   return result;
 }
 
