@@ -1,0 +1,55 @@
+// vlan: the container gets an 802.1Q sub-interface (`vlanId`) of a host link,
+// addressed by IPAM (reference §2.5, with its bugs fixed: DEL works when the
+// master is gone, and any failure of ADD removes the link and releases IPAM).
+import { delLinkByNameInNetns } from '../../pkg/ip/link.js';
+import { addressSublink, createSublink, lookupMaster, sublinkInfo, validateMTU, validateSublink, validateSublinkResult, vlanData, withSublinkNamespaces } from '../../pkg/ip/sublink.js';
+import { execCheck, execDel, execGC, execStatus, failpoint, ipamType } from '../../pkg/ipam/index.js';
+import type { CmdArgs } from '../../pkg/skel/index.js';
+import type { Result } from '../../pkg/types/result.js';
+import { Undo } from '../../pkg/undo/index.js';
+import { loadVlanConf, type VlanConf } from './conf.js';
+
+const delegate = (args: CmdArgs, conf: VlanConf) => ({ type: ipamType(conf), stdin: args.stdinData, cniPath: args.path });
+
+export async function add(args: CmdArgs): Promise<Result> {
+  const conf = loadVlanConf(args.stdinData);
+  return withSublinkNamespaces(args.netns, conf.linkInContainer, (ns) => {
+    const master = lookupMaster(ns.mnl, conf.master);
+    validateMTU(conf.mtu, master);
+    return Undo.run(async (undo) => {
+      const spec = { kind: 'vlan', ifName: args.ifName, master, linkInContainer: conf.linkInContainer, mtu: conf.mtu, data: vlanData(conf.vlanId) } as const;
+      const link = createSublink(ns, spec, undo);
+      failpoint(conf, 'link');
+      const result: Result = { cniVersion: '1.1.0', interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }] };
+      return addressSublink({ ns, undo, result, conf, ipam: delegate(args, conf), notify: false });
+    });
+  });
+}
+
+export async function del(args: CmdArgs): Promise<void> {
+  // no master lookup: the reference reads the master's MTU here and fails when it is gone
+  const conf = loadVlanConf(args.stdinData, true);
+  if (ipamType(conf)) await execDel(delegate(args, conf));
+  await delLinkByNameInNetns(args.netns, args.ifName);
+}
+
+export async function check(args: CmdArgs): Promise<void> {
+  const conf = loadVlanConf(args.stdinData);
+  await execCheck(delegate(args, conf));
+  await validateSublinkResult(args, conf, (ns, mac) => {
+    const link = validateSublink(ns, { kind: 'vlan', ifName: args.ifName, master: conf.master, mac });
+    const id = sublinkInfo(link).vlanId;
+    if (id !== conf.vlanId) throw new Error(`container vlan "${args.ifName}" has VLAN ID ${id}, expected ${conf.vlanId}`);
+    if (conf.mtu && link.mtu !== conf.mtu) throw new Error(`container vlan "${args.ifName}" has MTU ${link.mtu}, expected ${conf.mtu}`);
+    return link;
+  });
+}
+
+export async function gc(args: CmdArgs): Promise<void> {
+  const conf = loadVlanConf(args.stdinData, true);
+  if (ipamType(conf)) await execGC(delegate(args, conf));
+}
+
+export async function status(args: CmdArgs): Promise<void> {
+  await execStatus(delegate(args, loadVlanConf(args.stdinData)));
+}
