@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -227,33 +228,80 @@ static long long now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-// spawnSync(file, argv[], env[] | null, stdin: Buffer, timeoutMs (<= 0: none)) ->
-//   { status, signal, stdout: Buffer, stderr: Buffer }
-// posix_spawnp with three pipes and a poll loop: no JavaScript module has to be
-// loaded to run iptables-restore, nft or an IPAM plugin (node:child_process
-// costs ~8 ms of start-up on every call that loads it).
-static napi_value js_spawnsync(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+// One program run: posix_spawnp with three pipes and a poll loop that feeds
+// stdin and collects stdout/stderr until the program exits. Pure C with its
+// own copies of every input, so it can run on a thread of its own.
+struct spawn_job {
+  char *file;
+  char **args, **envp;
+  char *in;
+  size_t inLen;
+  int32_t timeout;
+  int err, status, timedOut;
+  struct growbuf ob, eb;
+  pthread_t thread;
+};
+
+// A copy of our environment with `overrides` ("KEY=VALUE" each, may be NULL)
+// replacing the variables they name and the rest appended.
+static char **dup_environ(char **overrides) {
+  size_t n = 0, no = 0;
+  while (environ[n]) n++;
+  while (overrides && overrides[no]) no++;
+  char **out = calloc(n + no + 1, sizeof(char *));
+  size_t k = 0;
+  for (size_t i = 0; out && i < n; i++) {
+    const char *eq = strchr(environ[i], '=');
+    size_t klen = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+    int replaced = 0;
+    for (size_t o = 0; o < no && !replaced; o++) replaced = strncmp(overrides[o], environ[i], klen) == 0 && overrides[o][klen] == '=';
+    if (!replaced) out[k++] = strdup(environ[i]);
+  }
+  for (size_t o = 0; out && o < no; o++) out[k++] = strdup(overrides[o]);
+  return out;
+}
+
+// Copies the JavaScript arguments (file, argv[], env[] | null, stdin: Buffer,
+// timeoutMs <= 0: none, overrides[]?) into a job. A null env is a copy of ours
+// with `overrides` applied, taken now, so a job on another thread never reads
+// environ while JavaScript changes it (and JavaScript never has to enumerate
+// process.env, which costs a call into C++ per variable).
+static struct spawn_job *job_from_args(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  char *file = dup_string(env, argv[0]);
-  char **args = dup_string_array(env, argv[1]);
+  struct spawn_job *j = calloc(1, sizeof *j);
+  if (!j) return NULL;
+  j->file = dup_string(env, argv[0]);
+  j->args = dup_string_array(env, argv[1]);
   napi_valuetype envType;
   napi_typeof(env, argv[2], &envType);
-  char **envp = envType == napi_object ? dup_string_array(env, argv[2]) : NULL;
+  if (envType == napi_object) {
+    j->envp = dup_string_array(env, argv[2]);
+  } else {
+    napi_valuetype ovType = napi_undefined;
+    if (argc >= 6) napi_typeof(env, argv[5], &ovType);
+    char **overrides = ovType == napi_object ? dup_string_array(env, argv[5]) : NULL;
+    j->envp = dup_environ(overrides);
+    free_string_array(overrides);
+  }
   void *in = NULL;
-  size_t inLen = 0;
-  napi_get_buffer_info(env, argv[3], &in, &inLen);
-  int32_t timeout = 60000;
-  napi_get_value_int32(env, argv[4], &timeout);
+  napi_get_buffer_info(env, argv[3], &in, &j->inLen);
+  j->in = malloc(j->inLen ? j->inLen : 1);
+  if (j->in && j->inLen) memcpy(j->in, in, j->inLen);
+  j->timeout = 60000;
+  napi_get_value_int32(env, argv[4], &j->timeout);
+  return j;
+}
 
+static void *run_job(void *arg) {
+  struct spawn_job *j = arg;
   int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
-  int err = 0;
   pid_t pid = -1;
-  if (!file || !args || pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC)) err = errno ? errno : ENOMEM;
+  if (!j->file || !j->args || !j->envp || !j->in || pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC)) j->err = errno ? errno : ENOMEM;
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
-  if (!err) {
+  if (!j->err) {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
     posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
@@ -267,73 +315,141 @@ static napi_value js_spawnsync(napi_env env, napi_callback_info info) {
     sigfillset(&all);
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    err = posix_spawnp(&pid, file, &fa, &attr, args, envp ? envp : environ);
+    j->err = posix_spawnp(&pid, j->file, &fa, &attr, j->args, j->envp);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
   }
   if (pin[0] >= 0) close(pin[0]);
   if (pout[1] >= 0) close(pout[1]);
   if (perr[1] >= 0) close(perr[1]);
-  struct growbuf ob = {0}, eb = {0};
-  int status = 0, timedOut = 0;
-  if (!err) {
+  if (!j->err) {
     size_t off = 0;
-    if (inLen == 0) {
+    if (j->inLen == 0) {
       close(pin[1]);
       pin[1] = -1;
     } else {
       fcntl(pin[1], F_SETFL, O_NONBLOCK);
     }
-    long long deadline = now_ms() + timeout;
+    long long deadline = now_ms() + j->timeout;
     while (pout[0] >= 0 || perr[0] >= 0 || pin[1] >= 0) {
       struct pollfd fds[3];
       int nf = 0, iout = -1, ierr = -1, iin = -1;
       if (pout[0] >= 0) { iout = nf; fds[nf++] = (struct pollfd){pout[0], POLLIN, 0}; }
       if (perr[0] >= 0) { ierr = nf; fds[nf++] = (struct pollfd){perr[0], POLLIN, 0}; }
       if (pin[1] >= 0) { iin = nf; fds[nf++] = (struct pollfd){pin[1], POLLOUT, 0}; }
-      long long left = timeout > 0 ? deadline - now_ms() : -1;
-      if (timeout > 0 && left <= 0) { timedOut = 1; break; }
+      long long left = j->timeout > 0 ? deadline - now_ms() : -1;
+      if (j->timeout > 0 && left <= 0) { j->timedOut = 1; break; }
       int r = poll(fds, nf, (int)left);
       if (r < 0 && errno == EINTR) continue;
       if (r < 0) break;
-      if (iout >= 0 && fds[iout].revents) { if (grow_read(pout[0], &ob) <= 0) { close(pout[0]); pout[0] = -1; } }
-      if (ierr >= 0 && fds[ierr].revents) { if (grow_read(perr[0], &eb) <= 0) { close(perr[0]); perr[0] = -1; } }
+      if (iout >= 0 && fds[iout].revents) { if (grow_read(pout[0], &j->ob) <= 0) { close(pout[0]); pout[0] = -1; } }
+      if (ierr >= 0 && fds[ierr].revents) { if (grow_read(perr[0], &j->eb) <= 0) { close(perr[0]); perr[0] = -1; } }
       if (iin >= 0 && fds[iin].revents) {
-        ssize_t n = (fds[iin].revents & POLLOUT) ? write(pin[1], (char *)in + off, inLen - off) : -1;
+        ssize_t n = (fds[iin].revents & POLLOUT) ? write(pin[1], j->in + off, j->inLen - off) : -1;
         if (n > 0) off += (size_t)n;
         if (n < 0 && errno == EAGAIN) continue;
-        if (n < 0 || off >= inLen) { close(pin[1]); pin[1] = -1; }
+        if (n < 0 || off >= j->inLen) { close(pin[1]); pin[1] = -1; }
       }
     }
-    if (timedOut) kill(pid, SIGKILL);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (j->timedOut) kill(pid, SIGKILL);
+    while (waitpid(pid, &j->status, 0) < 0 && errno == EINTR) {}
   }
   if (pin[1] >= 0) close(pin[1]);
   if (pout[0] >= 0) close(pout[0]);
   if (perr[0] >= 0) close(perr[0]);
-  free(file);
-  free_string_array(args);
-  free_string_array(envp);
-  if (err) {
-    free(ob.data);
-    free(eb.data);
+  return NULL;
+}
+
+static void free_job(struct spawn_job *j) {
+  free(j->file);
+  free_string_array(j->args);
+  free_string_array(j->envp);
+  free(j->in);
+  free(j->ob.data);
+  free(j->eb.data);
+  free(j);
+}
+
+// The job's outcome as { status, signal, timedOut, stdout: Buffer, stderr: Buffer }
+// (or a thrown errno error when the program could not start); frees the job.
+static napi_value job_result(napi_env env, struct spawn_job *j) {
+  if (j->err) {
+    int err = j->err;
+    free_job(j);
     return throw_errno(env, "posix_spawn", err);
   }
   napi_value res, v;
   napi_create_object(env, &res);
-  napi_create_int32(env, timedOut ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1, &v);
+  napi_create_int32(env, j->timedOut ? -1 : WIFEXITED(j->status) ? WEXITSTATUS(j->status) : -1, &v);
   napi_set_named_property(env, res, "status", v);
-  napi_create_int32(env, timedOut ? SIGKILL : WIFSIGNALED(status) ? WTERMSIG(status) : 0, &v);
+  napi_create_int32(env, j->timedOut ? SIGKILL : WIFSIGNALED(j->status) ? WTERMSIG(j->status) : 0, &v);
   napi_set_named_property(env, res, "signal", v);
-  napi_get_boolean(env, timedOut, &v);
+  napi_get_boolean(env, j->timedOut, &v);
   napi_set_named_property(env, res, "timedOut", v);
-  napi_create_buffer_copy(env, ob.len, ob.data ? ob.data : "", NULL, &v);
+  napi_create_buffer_copy(env, j->ob.len, j->ob.data ? j->ob.data : "", NULL, &v);
   napi_set_named_property(env, res, "stdout", v);
-  napi_create_buffer_copy(env, eb.len, eb.data ? eb.data : "", NULL, &v);
+  napi_create_buffer_copy(env, j->eb.len, j->eb.data ? j->eb.data : "", NULL, &v);
   napi_set_named_property(env, res, "stderr", v);
-  free(ob.data);
-  free(eb.data);
+  free_job(j);
   return res;
+}
+
+// spawnSync(file, argv[], env[] | null, stdin: Buffer, timeoutMs) -> result:
+// no JavaScript module has to be loaded to run iptables-restore, nft or an IPAM
+// plugin (node:child_process costs ~8 ms of start-up on every call that loads it).
+static napi_value js_spawnsync(napi_env env, napi_callback_info info) {
+  struct spawn_job *j = job_from_args(env, info);
+  if (!j) return throw_errno(env, "posix_spawn", ENOMEM);
+  run_job(j);
+  return job_result(env, j);
+}
+
+// What JavaScript holds for a started job; job is NULL once waited for.
+struct spawn_handle {
+  struct spawn_job *job;
+};
+
+// A handle nobody waited for keeps its job: the thread may still be using it.
+static void free_handle(napi_env env, void *data, void *hint) {
+  struct spawn_handle *h = data;
+  if (!h->job) free(h);
+}
+
+// spawnStart(same arguments) -> handle: the same run on a thread of its own, so
+// the caller can do other work (netlink, sysctls) while the program runs. The
+// thread is created from the calling thread, so the program starts in the
+// namespaces that thread is in now. Every handle must be passed to spawnWait.
+static napi_value js_spawnstart(napi_env env, napi_callback_info info) {
+  struct spawn_job *j = job_from_args(env, info);
+  if (!j) return throw_errno(env, "posix_spawn", ENOMEM);
+  int e = pthread_create(&j->thread, NULL, run_job, j);
+  if (e) {
+    free_job(j);
+    return throw_errno(env, "pthread_create", e);
+  }
+  struct spawn_handle *h = malloc(sizeof *h);
+  if (!h) {
+    pthread_join(j->thread, NULL);
+    free_job(j);
+    return throw_errno(env, "spawnStart", ENOMEM);
+  }
+  h->job = j;
+  napi_value handle;
+  napi_create_external(env, h, free_handle, NULL, &handle);
+  return handle;
+}
+
+// spawnWait(handle) -> result: joins the thread (once; a second call throws EINVAL).
+static napi_value js_spawnwait(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct spawn_handle *h = NULL;
+  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&h) != napi_ok || !h || !h->job) return throw_errno(env, "spawnWait", EINVAL);
+  struct spawn_job *j = h->job;
+  h->job = NULL;
+  pthread_join(j->thread, NULL);
+  return job_result(env, j);
 }
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -345,6 +461,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"nlSend", NULL, js_nlsend, NULL, NULL, NULL, napi_enumerable, NULL},
       {"nlRecv", NULL, js_nlrecv, NULL, NULL, NULL, napi_enumerable, NULL},
       {"spawnSync", NULL, js_spawnsync, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"spawnStart", NULL, js_spawnstart, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"spawnWait", NULL, js_spawnwait, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -102,52 +102,64 @@ export function encodeAttrs(attrs: Attr[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Decoded attributes: type → raw payload (last one wins), plus the ordered list. */
+/**
+ * Decoded attributes: type → raw payload (last one wins), plus the ordered
+ * list. Only offsets are recorded up front; a payload Buffer is made when it
+ * is read (a link message carries ~50 attributes and a caller reads a few).
+ */
 export class Attrs {
-  readonly list: Array<{ type: number; data: Buffer }> = [];
-  private readonly map = new Map<number, Buffer>();
-  constructor(buf: Buffer) {
+  private readonly types: number[] = [];
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly last = new Map<number, number>();
+  constructor(private readonly buf: Buffer) {
     let off = 0;
     while (off + 4 <= buf.length) {
       const len = buf.readUInt16LE(off);
       const type = buf.readUInt16LE(off + 2) & ~NLA_F_NESTED & 0x7fff;
       if (len < 4 || off + len > buf.length) break;
-      const data = buf.subarray(off + 4, off + len);
-      this.list.push({ type, data });
-      this.map.set(type, data);
+      this.last.set(type, this.types.length);
+      this.types.push(type);
+      this.starts.push(off + 4);
+      this.ends.push(off + len);
       off += align4(len);
     }
   }
+  /** Every attribute in message order. */
+  get list(): Array<{ type: number; data: Buffer }> {
+    return this.types.map((type, i) => ({ type, data: this.buf.subarray(this.starts[i], this.ends[i]) }));
+  }
   get(type: number): Buffer | undefined {
-    return this.map.get(type);
+    const i = this.last.get(type);
+    return i === undefined ? undefined : this.buf.subarray(this.starts[i], this.ends[i]);
   }
   has(type: number): boolean {
-    return this.map.has(type);
+    return this.last.has(type);
   }
   str(type: number): string | undefined {
-    const b = this.map.get(type);
+    const b = this.get(type);
     if (!b) return undefined;
     const z = b.indexOf(0);
     return b.subarray(0, z < 0 ? b.length : z).toString();
   }
   u8(type: number): number | undefined {
-    const b = this.map.get(type);
-    return b && b.length >= 1 ? b.readUInt8(0) : undefined;
+    const i = this.last.get(type);
+    return i !== undefined && this.ends[i] - this.starts[i] >= 1 ? this.buf.readUInt8(this.starts[i]) : undefined;
   }
   u16(type: number): number | undefined {
-    const b = this.map.get(type);
-    return b && b.length >= 2 ? b.readUInt16LE(0) : undefined;
+    const i = this.last.get(type);
+    return i !== undefined && this.ends[i] - this.starts[i] >= 2 ? this.buf.readUInt16LE(this.starts[i]) : undefined;
   }
   u32(type: number): number | undefined {
-    const b = this.map.get(type);
-    return b && b.length >= 4 ? b.readUInt32LE(0) : undefined;
+    const i = this.last.get(type);
+    return i !== undefined && this.ends[i] - this.starts[i] >= 4 ? this.buf.readUInt32LE(this.starts[i]) : undefined;
   }
   i32(type: number): number | undefined {
-    const b = this.map.get(type);
-    return b && b.length >= 4 ? b.readInt32LE(0) : undefined;
+    const i = this.last.get(type);
+    return i !== undefined && this.ends[i] - this.starts[i] >= 4 ? this.buf.readInt32LE(this.starts[i]) : undefined;
   }
   nested(type: number): Attrs | undefined {
-    const b = this.map.get(type);
+    const b = this.get(type);
     return b ? new Attrs(b) : undefined;
   }
 }

@@ -1,9 +1,9 @@
 // Delegation to an IPAM plugin (SPEC.md §4): the binary named by `ipam.type` is
 // looked up in CNI_PATH and run with the caller's stdin and environment, only
 // CNI_COMMAND changed. A delegate's error JSON is passed through with its code.
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../exec/index.js';
+import { once, start } from '../exec/index.js';
 import { CniError, ErrCode } from '../types/error.js';
 import { parseResult, type Result } from '../types/result.js';
 
@@ -37,17 +37,31 @@ export function findInPath(type: string, cniPath: string): string {
   throw new CniError(ErrCode.Internal, `failed to find plugin "${type}" in path [${dirs.join(' ')}]`);
 }
 
-async function execDelegate(command: string, call: DelegateCall): Promise<string> {
-  const env = { ...(call.env ?? process.env) };
-  const cniPath = call.cniPath ?? env.CNI_PATH ?? '';
+/** A delegate running in the background: `wait` returns its stdout or throws its error (call it on every path). */
+export interface Pending<T> {
+  wait(): T;
+}
+
+/**
+ * Starts the delegate's `command` on a thread of its own and returns at once,
+ * so an interface plugin can do netlink work while the IPAM plugin runs. It
+ * starts in the namespace the calling thread is in (the host's, as it must).
+ */
+function startDelegate(command: string, call: DelegateCall): Pending<string> {
+  const cniPath = call.cniPath ?? (call.env ?? process.env).CNI_PATH ?? '';
   const file = findInPath(call.type, cniPath);
-  env.CNI_COMMAND = command;
-  env.CNI_PATH = cniPath;
-  const r = await run(file, [], { input: call.stdin, env, allowFailure: true });
-  // the delegate's stderr belongs to the caller's stderr (SPEC §4)
-  if (r.stderr) process.stderr.write(r.stderr);
-  if (r.code !== 0) throw delegateError(call.type, r.stdout, r.code);
-  return r.stdout;
+  const vars = { CNI_COMMAND: command, CNI_PATH: cniPath };
+  const running = start(file, [], call.env ? { input: call.stdin, env: { ...call.env, ...vars }, allowFailure: true } : { input: call.stdin, envOverrides: vars, allowFailure: true });
+  return {
+    wait: once(() => {
+      const r = running.wait();
+      // the delegate's stderr belongs to the caller's stderr (SPEC §4); written
+      // directly: process.stderr would load Node's stream modules (~5 ms)
+      if (r.stderr) writeSync(2, r.stderr);
+      if (r.code !== 0) throw delegateError(call.type, r.stdout, r.code);
+      return r.stdout;
+    }),
+  };
 }
 
 function delegateError(type: string, stdout: string, exitCode: number): CniError {
@@ -64,34 +78,50 @@ function delegateError(type: string, stdout: string, exitCode: number): CniError
   return new CniError(ErrCode.Internal, `netplugin failed: "${type}" exited with status ${exitCode}: ${stdout.trim()}`);
 }
 
+/** Starts the delegate's ADD; `wait` gives its result in the 1.1.0 shape. */
+export function startAdd(call: DelegateCall, confVersion: string): Pending<Result> {
+  const pending = startDelegate('ADD', call);
+  return {
+    wait: once(() => {
+      const out = pending.wait();
+      let raw: unknown;
+      try {
+        raw = JSON.parse(out);
+      } catch (e) {
+        throw new CniError(ErrCode.DecodingFailure, `failed to decode result of "${call.type}": ${(e as Error).message}`);
+      }
+      return parseResult(raw, confVersion, 'ipam result');
+    }),
+  };
+}
+
+/** Starts the delegate's DEL, CHECK, STATUS or GC. */
+export function startCommand(command: 'DEL' | 'CHECK' | 'STATUS' | 'GC', call: DelegateCall): Pending<void> {
+  const pending = startDelegate(command, call);
+  return { wait: () => void pending.wait() };
+}
+
 /** Runs the delegate's ADD and returns its result in the 1.1.0 shape. */
 export async function execAdd(call: DelegateCall, confVersion: string): Promise<Result> {
-  const out = await execDelegate('ADD', call);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(out);
-  } catch (e) {
-    throw new CniError(ErrCode.DecodingFailure, `failed to decode result of "${call.type}": ${(e as Error).message}`);
-  }
-  return parseResult(raw, confVersion, 'ipam result');
+  return startAdd(call, confVersion).wait();
 }
 
 /** Runs the delegate's DEL. */
 export async function execDel(call: DelegateCall): Promise<void> {
-  await execDelegate('DEL', call);
+  startCommand('DEL', call).wait();
 }
 
 /** Runs the delegate's CHECK. */
 export async function execCheck(call: DelegateCall): Promise<void> {
-  await execDelegate('CHECK', call);
+  startCommand('CHECK', call).wait();
 }
 
 /** Runs the delegate's STATUS. */
 export async function execStatus(call: DelegateCall): Promise<void> {
-  await execDelegate('STATUS', call);
+  startCommand('STATUS', call).wait();
 }
 
 /** Runs the delegate's GC. */
 export async function execGC(call: DelegateCall): Promise<void> {
-  await execDelegate('GC', call);
+  startCommand('GC', call).wait();
 }

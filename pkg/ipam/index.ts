@@ -1,9 +1,12 @@
 // IPAM: delegating to an IPAM plugin, applying its result to an interface, and
 // the small rules interface plugins share around it.
 import { CniError, ErrCode } from '../types/error.js';
-import type { DNS } from '../types/result.js';
+import type { DNS, Result } from '../types/result.js';
+import type { Undo } from '../undo/index.js';
+import { execDel, startAdd, startCommand, type DelegateCall, type Pending } from './exec.js';
 
-export { execAdd, execCheck, execDel, execGC, execStatus, findInPath, type DelegateCall } from './exec.js';
+export { execAdd, execCheck, execDel, execGC, execStatus, findInPath, startAdd, startCommand, type DelegateCall, type Pending } from './exec.js';
+export { deleteIfaceAndRelease } from './teardown.js';
 export { configureIface, enableIPv6, settleAddresses } from './configure.js';
 export { validAttachments, type Attachment } from './attachments.js';
 
@@ -27,4 +30,49 @@ export function chooseDNS(conf: { dns?: DNS }, ipamDNS: DNS | undefined): DNS | 
 export function failpoint(conf: { debugPostIPAMError?: unknown }, step: string): void {
   const hit = process.env.CNI_TS_FAIL_AFTER === step || (step === 'ipam' && conf.debugPostIPAMError === true);
   if (hit) throw new CniError(ErrCode.Internal, `injected failure after ${step}`);
+}
+
+/**
+ * IPAM plugins known not to look at the container interface, which an
+ * interface plugin may therefore run from the start of ADD, on a thread of
+ * their own, while it makes its links. Any other type (dhcp needs the
+ * interface to exist; a third-party plugin might) runs after the link
+ * exists, as in the reference.
+ */
+const NETNS_BLIND = new Set(['host-local', 'static']);
+export const ipamRunsEarly = (conf: { ipam?: { type?: string } }): boolean => NETNS_BLIND.has(ipamType(conf));
+
+/**
+ * Starts IPAM ADD on a thread of its own (see startAdd) with its rollback on
+ * `undo`: wait for it, then release what it reserved.
+ */
+export function startIPAMAdd(undo: Undo, call: DelegateCall, confVersion: string): Pending<Result> {
+  const pending = startAdd(call, confVersion);
+  undo.push('release IPAM reservation', () => releaseIfReserved(pending, call));
+  return pending;
+}
+
+async function releaseIfReserved(pending: Pending<Result>, call: DelegateCall): Promise<void> {
+  try {
+    pending.wait();
+  } catch {
+    return; // the ADD failed: nothing was reserved
+  }
+  await execDel(call);
+}
+
+/**
+ * CHECK of an interface plugin: the IPAM plugin's CHECK (none for L2-only)
+ * runs on a thread of its own while `own` checks what the plugin set up. The
+ * IPAM plugin's verdict comes first, as the reference asks it first.
+ */
+export async function checkAlongsideIPAM(call: DelegateCall | undefined, own: () => Promise<void>): Promise<void> {
+  const ipam = call ? startCommand('CHECK', call) : undefined;
+  try {
+    await own();
+  } catch (e) {
+    ipam?.wait();
+    throw e;
+  }
+  ipam?.wait();
 }

@@ -15,9 +15,16 @@ export interface Native {
   nlOpen(protocol: number): number;
   nlSend(fd: number, buf: Buffer): number;
   nlRecv(fd: number): Buffer;
-  /** posix_spawnp + poll: runs a program to completion. `env` null inherits ours. */
-  spawnSync(file: string, argv: string[], env: string[] | null, input: Buffer, timeoutMs: number): SpawnResult;
+  /** posix_spawnp + poll: runs a program to completion. `env` null inherits ours, with `overrides` ("K=V") applied. */
+  spawnSync(file: string, argv: string[], env: string[] | null, input: Buffer, timeoutMs: number, overrides?: string[]): SpawnResult;
+  /** The same run on a thread of its own, started in the calling thread's namespaces. */
+  spawnStart(file: string, argv: string[], env: string[] | null, input: Buffer, timeoutMs: number, overrides?: string[]): SpawnHandle;
+  /** Joins a spawnStart run (once per handle). */
+  spawnWait(handle: SpawnHandle): SpawnResult;
 }
+
+/** An opaque running spawnStart job. */
+export type SpawnHandle = { readonly __spawnHandle: unique symbol };
 
 export interface SpawnResult {
   status: number;

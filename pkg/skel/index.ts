@@ -89,7 +89,12 @@ function decodeConf(stdin: Buffer): { cniVersion: string; name: string } {
   }
   // Go's encoding/json matches keys case-insensitively; with several matches the last in the document wins.
   const c = conf as Record<string, unknown>;
-  const field = (key: string) => Object.entries(c).reverse().find(([k]) => k.toLowerCase() === key.toLowerCase())?.[1];
+  const field = (key: string) => {
+    const want = key.toLowerCase();
+    let found: unknown;
+    for (const k in c) if (k.toLowerCase() === want) found = c[k];
+    return found;
+  };
   const cniVersion = field('cniVersion') ?? '';
   if (typeof cniVersion !== 'string') throw new CniError(ErrCode.DecodingFailure, 'cniVersion: must be a string');
   const name = field('name') ?? '';

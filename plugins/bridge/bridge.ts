@@ -4,12 +4,12 @@
 // existing bridges, CHECK of L2-only networks, masquerade teardown without netns).
 import { addToIP, formatIP, networkOf, parseCIDR, type IPNet } from '../../pkg/ip/addr.js';
 import { enableForwardFor } from '../../pkg/ip/forward.js';
-import { delLinkByNameInNetns, IF_OPER_UP, linkByIndex, linkByName, linkDelByName, linkSet, type Link } from '../../pkg/ip/link.js';
+import { IF_OPER_UP, linkByIndex, linkByName, linkDelByName, linkSet, type Link } from '../../pkg/ip/link.js';
 import { Rtnl } from '../../pkg/ip/netlink.js';
 import { addrDel } from '../../pkg/ip/route.js';
 import { validateExpectedIPs, validateExpectedRoutes } from '../../pkg/ip/validate.js';
 import { setupVeth } from '../../pkg/ip/veth.js';
-import { chooseDNS, configureIface, execAdd, execCheck, execDel, execGC, execStatus, failpoint, ipamType, validAttachments } from '../../pkg/ipam/index.js';
+import { checkAlongsideIPAM, chooseDNS, configureIface, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamRunsEarly, ipamType, startIPAMAdd, validAttachments, type DelegateCall } from '../../pkg/ipam/index.js';
 import { gcIPMasq, setupIPMasq, teardownIPMasq } from '../../pkg/firewall/ipmasq.js';
 import { setupSpoofCheck, spoofRefID, teardownSpoofCheck } from '../../pkg/firewall/spoofcheck.js';
 import { withNetns, writeSysctls, type NetNS } from '../../pkg/ns/index.js';
@@ -17,26 +17,28 @@ import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
 import { CniError, ErrCode } from '../../pkg/types/error.js';
 import type { Result } from '../../pkg/types/result.js';
+import { pollSync } from '../../pkg/time/index.js';
 import { Undo } from '../../pkg/undo/index.js';
 import { loadBridgeConf, type BridgeConf } from './conf.js';
 import { attachPort, deleteBridgeIfUnused, ensureBridge, ensureGatewayAddr, ensureVlanGatewayIface, pinBridgeMAC, vlanFiltering } from './host.js';
 
 /**
  * Polling schedule (ms) while waiting for the host port to be oper-up: the
- * reference's 2.55 s budget (0, 50, 500, 1000, 1000), polled finer at the start
- * because the port is usually up within a few milliseconds.
+ * reference's 2.55 s budget (0, 50, 500, 1000, 1000), polled every quarter
+ * millisecond at first, because the kernel's link watcher usually marks a
+ * fresh veth up within one or two milliseconds.
  */
-const PORT_UP_WAITS = [0, 2, 3, 5, 10, 30, 100, 400, 1000, 1000];
+const PORT_UP_WAITS = [0, ...Array<number>(12).fill(0.25), ...Array<number>(6).fill(0.5), 1, 1, 2, 5, 10, 30, 100, 400, 1000, 1000];
 
-const delegate = (args: CmdArgs, conf: BridgeConf) => ({ type: ipamType(conf), stdin: args.stdinData, cniPath: args.path });
+const delegate = (args: CmdArgs, conf: BridgeConf): DelegateCall => ({ type: ipamType(conf), stdin: args.stdinData, cniPath: args.path });
 
-async function waitPortUp(nl: Rtnl, index: number, name: string): Promise<Link> {
-  for (const ms of PORT_UP_WAITS) {
-    if (ms) await new Promise((r) => setTimeout(r, ms));
+function waitPortUp(nl: Rtnl, index: number, name: string): Link {
+  const up = pollSync(PORT_UP_WAITS, () => {
     const l = linkByIndex(nl, index);
-    if (l?.operstate === IF_OPER_UP) return l;
-  }
-  throw new Error(`bridge port in error state: "${name}" is not up`);
+    return l?.operstate === IF_OPER_UP ? l : undefined;
+  });
+  if (!up) throw new Error(`bridge port in error state: "${name}" is not up`);
+  return up;
 }
 
 function containerSysctls(ns: NetNS, ifName: string, enableDAD: boolean): void {
@@ -79,6 +81,9 @@ export async function add(args: CmdArgs): Promise<Result> {
     const cnl = new Rtnl(container);
     try {
       return await Undo.run(async (undo) => {
+        // IPAM runs on its own thread while the bridge and veth are made (see ipamRunsEarly)
+        const startIPAM = () => startIPAMAdd(undo, delegate(args, conf), conf.cniVersion ?? '');
+        let ipam = hasIPAM && ipamRunsEarly(conf) ? startIPAM() : undefined;
         const { bridge, created } = ensureBridge(hnl, host, conf);
         if (created) undo.push(`delete bridge "${conf.bridge}"`, () => deleteBridgeIfUnused(hnl, conf.bridge));
         const pair = setupVeth({ container, host, ifName: args.ifName, mtu: conf.mtu || undefined, mac: conf.mac, containerNl: cnl, hostNl: hnl });
@@ -99,8 +104,8 @@ export async function add(args: CmdArgs): Promise<Result> {
           ],
         };
         if (hasIPAM) {
-          const ipamResult = await execAdd(delegate(args, conf), conf.cniVersion ?? '');
-          undo.push('release IPAM reservation', () => execDel(delegate(args, conf)));
+          ipam ??= startIPAM();
+          const ipamResult = ipam.wait();
           failpoint(conf, 'ipam');
           if (!ipamResult.ips?.length) throw new Error('IPAM plugin returned missing IP config');
           result.ips = ipamResult.ips.map((c) => ({ ...c, interface: 2 }));
@@ -133,7 +138,7 @@ export async function add(args: CmdArgs): Promise<Result> {
         } else if (!conf.disableContainerInterface) {
           linkSet(cnl, pair.container.index, { up: true }, `failed to set "${args.ifName}" up`);
         }
-        if (!conf.disableContainerInterface) await waitPortUp(hnl, pair.host.index, pair.host.name);
+        if (!conf.disableContainerInterface) waitPortUp(hnl, pair.host.index, pair.host.name);
         const br = linkByName(hnl, bridge.name)!;
         const hv = linkByIndex(hnl, pair.host.index)!;
         result.interfaces![0].mac = br.mac;
@@ -152,8 +157,8 @@ export async function add(args: CmdArgs): Promise<Result> {
 
 export async function del(args: CmdArgs): Promise<void> {
   const conf = loadBridgeConf(args.stdinData, args.args);
-  await delLinkByNameInNetns(args.netns, args.ifName);
-  if (ipamType(conf)) await execDel(delegate(args, conf));
+  // the link goes first, its addresses before IPAM DEL runs (plugins#666), the veth's slow destruction overlapped with it
+  await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? delegate(args, conf) : undefined);
   if (conf.macspoofchk) {
     try {
       await teardownSpoofCheck(spoofRefID(args.containerID, args.ifName));
@@ -168,7 +173,11 @@ export async function del(args: CmdArgs): Promise<void> {
 export async function check(args: CmdArgs): Promise<void> {
   const conf = loadBridgeConf(args.stdinData, args.args);
   // an L2-only network has nothing to ask IPAM about (the reference fails here)
-  if (ipamType(conf)) await execCheck(delegate(args, conf));
+  await checkAlongsideIPAM(ipamType(conf) ? delegate(args, conf) : undefined, () => checkIface(args, conf));
+}
+
+/** CHECK of what bridge itself set up, against prevResult. */
+async function checkIface(args: CmdArgs, conf: BridgeConf): Promise<void> {
   const prev = prevResultOf(conf);
   if (!prev) throw new CniError(ErrCode.InvalidNetworkConfig, 'required prevResult missing');
   const ifaces = prev.interfaces ?? [];

@@ -3,13 +3,13 @@
 // (/128) on the host end; the host routes the container IP to the veth (§2.2).
 import { networkOf, parseCIDR, parseIP } from '../../pkg/ip/addr.js';
 import { enableForwardFor } from '../../pkg/ip/forward.js';
-import { delLinkByNameInNetns, linkByIndex, linkByName, linkDelByName } from '../../pkg/ip/link.js';
+import { linkByIndex, linkByName, linkDelByName } from '../../pkg/ip/link.js';
 import { NetlinkError, Rtnl } from '../../pkg/ip/netlink.js';
 import { addrAdd, IFA_F_NODAD, routeAdd, routeDel, RT_SCOPE_HOST, RT_SCOPE_LINK } from '../../pkg/ip/route.js';
 import { validateExpectedIPs, validateExpectedRoutes } from '../../pkg/ip/validate.js';
 import { setupVeth } from '../../pkg/ip/veth.js';
 import { gcIPMasq, setupIPMasq, teardownIPMasq } from '../../pkg/firewall/ipmasq.js';
-import { chooseDNS, configureIface, execAdd, execCheck, execDel, execGC, execStatus, failpoint, validAttachments } from '../../pkg/ipam/index.js';
+import { checkAlongsideIPAM, chooseDNS, configureIface, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamRunsEarly, startIPAMAdd, validAttachments, type DelegateCall } from '../../pkg/ipam/index.js';
 import { withNetns } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
@@ -18,7 +18,7 @@ import type { Result } from '../../pkg/types/result.js';
 import { Undo } from '../../pkg/undo/index.js';
 import { loadPtpConf, type PtpConf } from './conf.js';
 
-const delegate = (args: CmdArgs, conf: PtpConf) => ({ type: conf.ipam!.type!, stdin: args.stdinData, cniPath: args.path });
+const delegate = (args: CmdArgs, conf: PtpConf): DelegateCall => ({ type: conf.ipam!.type!, stdin: args.stdinData, cniPath: args.path });
 const tolerateExists = (fn: () => void) => {
   try {
     fn();
@@ -34,16 +34,20 @@ export async function add(args: CmdArgs): Promise<Result> {
     const cnl = new Rtnl(container);
     try {
       return await Undo.run(async (undo) => {
-        const ipamResult = await execAdd(delegate(args, conf), conf.cniVersion ?? '');
-        undo.push('release IPAM reservation', () => execDel(delegate(args, conf)));
+        const startIPAM = () => startIPAMAdd(undo, delegate(args, conf), conf.cniVersion ?? '');
+        // a netns-blind IPAM plugin runs on its own thread while the veth is made (see
+        // ipamRunsEarly); any other runs first, as in the reference
+        const early = ipamRunsEarly(conf) ? startIPAM() : undefined;
+        let ipamResult = early ? undefined : startIPAM().wait();
+        const pair = setupVeth({ container, host, ifName: args.ifName, mtu: conf.mtu || undefined, containerNl: cnl, hostNl: hnl });
+        undo.push(`delete veth "${pair.host.name}"`, () => linkDelByName(hnl, pair.host.name));
+        failpoint(conf, 'veth');
+        ipamResult ??= early!.wait();
         failpoint(conf, 'ipam');
         if (!ipamResult.ips?.length) throw new Error('IPAM plugin returned missing IP config');
         for (const c of ipamResult.ips) if (!c.gateway) throw new Error(`IPAM plugin returned no gateway for ${c.address}`);
         const nets = ipamResult.ips.map((c) => parseCIDR(c.address)!);
         enableForwardFor(nets.map((n) => n.ip.family), host);
-        const pair = setupVeth({ container, host, ifName: args.ifName, mtu: conf.mtu || undefined, containerNl: cnl, hostNl: hnl });
-        undo.push(`delete veth "${pair.host.name}"`, () => linkDelByName(hnl, pair.host.name));
-        failpoint(conf, 'veth');
         const result: Result = {
           cniVersion: '1.1.0',
           interfaces: [
@@ -96,14 +100,18 @@ export async function add(args: CmdArgs): Promise<Result> {
 
 export async function del(args: CmdArgs): Promise<void> {
   const conf = loadPtpConf(args.stdinData);
-  await execDel(delegate(args, conf));
-  await delLinkByNameInNetns(args.netns, args.ifName);
+  // the link's addresses go first, then IPAM DEL runs while the kernel destroys the veth
+  await deleteIfaceAndRelease(args.netns, args.ifName, delegate(args, conf));
   if (conf.ipMasq) await teardownIPMasq({ network: conf.name, containerID: args.containerID, ifName: args.ifName });
 }
 
 export async function check(args: CmdArgs): Promise<void> {
   const conf = loadPtpConf(args.stdinData);
-  await execCheck(delegate(args, conf));
+  await checkAlongsideIPAM(delegate(args, conf), () => checkIface(args, conf));
+}
+
+/** CHECK of what ptp itself set up, against prevResult. */
+async function checkIface(args: CmdArgs, conf: PtpConf): Promise<void> {
   const prev = prevResultOf(conf);
   if (!prev) throw new CniError(ErrCode.InvalidNetworkConfig, 'required prevResult missing');
   const ifaces = prev.interfaces ?? [];

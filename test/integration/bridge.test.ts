@@ -1,6 +1,7 @@
 // bin/bridge run as a runtime runs it, inside a test netns playing the host:
 // results per spec version, kernel state, firewall rules, CHECK, DEL, rollback.
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createNetns, execPlugin, isRoot, REF_VERSIONS, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
 import {
@@ -185,6 +186,19 @@ describe('bridge', { skip }, () => {
       assert.deepEqual(fakeReservations(script), []);
     });
   }
+
+  it('DEL: the IPAM plugin releases an address only once no interface holds it (plugins#666), while the veth is destroyed', () => {
+    const script = fakeScript(dirs.tmp, { recordAddrsOnDel: true, result: { cniVersion: '1.0.0', ips: [{ address: `10.220.${n}.7/24` }, { address: `fd00:220::${n}:7/112` }] } });
+    const conf = { cniVersion: '1.0.0', name: `brrel${n}`, type: 'bridge', bridge: `cnitsbr${n}`, ipam: { type: 'fake-ipam', script } };
+    const add = run('ADD', conf);
+    assert.equal(add.code, 0, add.stdout);
+    assert.match(ctr.exec('ip', '-o', 'addr', 'show', 'dev', 'eth0'), /10\.220\.\d+\.7\/24/, 'configured by ADD');
+    const del = run('DEL', { ...conf, prevResult: add.json });
+    assert.equal(del.code, 0, del.stdout);
+    assert.equal(fs.readFileSync(`${script}.deladdrs`, 'utf8'), '\n---\n', 'IPAM DEL saw no global address on eth0');
+    assert.equal(link(ctr, 'eth0'), undefined);
+    assert.deepEqual(fakeReservations(script), []);
+  });
 
   it('DEL after the bridge is gone, and DEL of an attachment that never existed, succeed', () => {
     const script = fakeScript(dirs.tmp, { result: { cniVersion: '1.0.0', ips: [{ address: `10.220.${n}.6/24` }] } });

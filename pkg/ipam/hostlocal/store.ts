@@ -22,6 +22,7 @@ import { closeSync, constants, existsSync, fstatSync, ftruncateSync, mkdirSync, 
 import { join } from 'node:path';
 import { parseIP, type IP } from '../../ip/addr.js';
 import { native } from '../../native/index.js';
+import { sleepSync } from '../../time/index.js';
 import { errnoCode } from '../../types/error.js';
 
 const LOCK_EX = 2;
@@ -281,7 +282,7 @@ export class Store {
           ftruncateSync(hfd, 0); // cannot prove freshness: the next call rescans
           break;
         }
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 0.2);
+        sleepSync(0.2);
       }
     } finally {
       closeSync(hfd);
