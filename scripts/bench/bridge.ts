@@ -1,6 +1,7 @@
 // bridge ADD / CHECK / DEL latency, ours vs Debian's /usr/lib/cni/bridge, in one
 // run, both with Debian's host-local as IPAM, spec 1.0.0, in scratch netns
-// (cnits-bench-*), plus a bare `node -e 0` start-up for reference.
+// (cnits-bench-*), plus a bare `node -e 0` start-up for reference, all three
+// interleaved round by round.
 // hyperfine 1.15 cannot feed stdin to a command without a shell (-N has no
 // --input), and CHECK needs the ADD's result, so each command is timed here
 // with spawnSync around the bare process: the same harness for both plugins.
@@ -32,37 +33,44 @@ function timed(file: string, args: string[], env: NodeJS.ProcessEnv, input: stri
   return { ms, stdout: r.stdout, code: r.status ?? -1 };
 }
 
-/** Runs inside the host netns: ADD, CHECK, DEL cycles of one plugin binary. */
-function cycles(bin: string, ctrPath: string, ipamDir: string, dataDir: string, bridge: string): Timing {
+/** One ADD, CHECK, DEL cycle of `bin`, inside the host netns; times in ms. */
+function cycle(bin: string, ctrPath: string, ipamDir: string, dataDir: string, bridge: string): { add: number; check: number; del: number } {
   const conf = { cniVersion: '1.0.0', name: `bench-${path.basename(path.dirname(bin))}`, type: 'bridge', bridge, isGateway: true, ipam: { type: 'host-local', dataDir, subnet: '10.220.250.0/24' } };
   const env = (command: string) => ({ PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: 'bench', CNI_NETNS: ctrPath, CNI_IFNAME: 'eth0', CNI_PATH: ipamDir });
-  const t: Timing = { add: [], check: [], del: [] };
-  for (let i = 0; i < WARMUP + RUNS; i++) {
-    const add = timed(bin, [], env('ADD'), JSON.stringify(conf));
-    if (add.code !== 0) throw new Error(`${bin} ADD failed: ${add.stdout}`);
-    const check = timed(bin, [], env('CHECK'), JSON.stringify({ ...conf, prevResult: JSON.parse(add.stdout) }));
-    if (check.code !== 0) throw new Error(`${bin} CHECK failed: ${check.stdout}`);
-    const del = timed(bin, [], env('DEL'), JSON.stringify({ ...conf, prevResult: JSON.parse(add.stdout) }));
-    if (del.code !== 0) throw new Error(`${bin} DEL failed: ${del.stdout}`);
-    if (i >= WARMUP) {
-      t.add.push(add.ms);
-      t.check.push(check.ms);
-      t.del.push(del.ms);
-    }
-  }
-  return t;
+  const add = timed(bin, [], env('ADD'), JSON.stringify(conf));
+  if (add.code !== 0) throw new Error(`${bin} ADD failed: ${add.stdout}`);
+  const check = timed(bin, [], env('CHECK'), JSON.stringify({ ...conf, prevResult: JSON.parse(add.stdout) }));
+  if (check.code !== 0) throw new Error(`${bin} CHECK failed: ${check.stdout}`);
+  const del = timed(bin, [], env('DEL'), JSON.stringify({ ...conf, prevResult: JSON.parse(add.stdout) }));
+  if (del.code !== 0) throw new Error(`${bin} DEL failed: ${del.stdout}`);
+  return { add: add.ms, check: check.ms, del: del.ms };
 }
 
+/**
+ * Interleaved rounds (node -e 0, ours, Go's), so a machine that gets busier or
+ * quieter during the run moves all three alike.
+ */
 function inner(): void {
   const [ctrPath, ipamDir, dataDir] = process.argv.slice(3);
   const node: number[] = [];
+  const ours: Timing = { add: [], check: [], del: [] };
+  const theirs: Timing = { add: [], check: [], del: [] };
+  const keep = (t: Timing, c: { add: number; check: number; del: number }) => {
+    t.add.push(c.add);
+    t.check.push(c.check);
+    t.del.push(c.del);
+  };
   for (let i = 0; i < WARMUP + RUNS; i++) {
-    const r = timed(process.execPath, ['-e', '0'], { PATH: process.env.PATH }, '');
-    if (i >= WARMUP) node.push(r.ms);
+    const n = timed(process.execPath, ['-e', '0'], { PATH: process.env.PATH }, '');
+    const o = cycle(path.join(root, 'bin', 'bridge'), ctrPath, ipamDir, dataDir, 'cnitsbrb0');
+    const t = cycle(path.join(REF, 'bridge'), ctrPath, ipamDir, dataDir, 'cnitsbrb1');
+    if (i < WARMUP) continue;
+    node.push(n.ms);
+    keep(ours, o);
+    keep(theirs, t);
   }
-  const ours = cycles(path.join(root, 'bin', 'bridge'), ctrPath, ipamDir, dataDir, 'cnitsbrb0');
-  const theirs = cycles(path.join(REF, 'bridge'), ctrPath, ipamDir, dataDir, 'cnitsbrb1');
-  process.stdout.write(JSON.stringify({ node: median(node), ours: { add: median(ours.add), check: median(ours.check), del: median(ours.del) }, theirs: { add: median(theirs.add), check: median(theirs.check), del: median(theirs.del) } }));
+  const m = (t: Timing) => ({ add: median(t.add), check: median(t.check), del: median(t.del) });
+  process.stdout.write(JSON.stringify({ node: median(node), ours: m(ours), theirs: m(theirs) }));
 }
 
 function outer(): void {
