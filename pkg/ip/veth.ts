@@ -40,7 +40,7 @@ export function setupVeth(o: SetupVethOptions): VethPair {
   const cnl = o.containerNl ?? new Rtnl(o.container);
   const hnl = o.hostNl ?? new Rtnl(o.host);
   try {
-    if (linkByName(cnl, o.ifName)) throw new Error(`container veth name provided (${o.ifName}) already exists`);
+    // no look-up first: the create fails with EEXIST when ifName is taken, which is told apart from a host-name clash below
     let hostName = '';
     for (let i = 0; ; i++) {
       hostName = randomVethName();
@@ -69,7 +69,8 @@ export function setupVeth(o: SetupVethOptions): VethPair {
       }
       const container = linkByName(cnl, o.ifName);
       if (!container) throw new Error(`failed to lookup "${o.ifName}": link not found`);
-      return { host: linkByName(hnl, hostName) ?? host, container };
+      // `host` predates the set-up: its flags and operstate are stale, its index, name and MAC are not
+      return { host, container };
     } catch (e) {
       linkDelByName(cnl, o.ifName);
       throw e;

@@ -84,6 +84,7 @@ export async function add(args: CmdArgs): Promise<Result> {
         // IPAM runs on its own thread while the bridge and veth are made (see ipamRunsEarly)
         const startIPAM = () => startIPAMAdd(undo, delegate(args, conf), conf.cniVersion ?? '');
         let ipam = hasIPAM && ipamRunsEarly(conf) ? startIPAM() : undefined;
+        let pinned: Link | undefined;
         const { bridge, created } = ensureBridge(hnl, host, conf);
         if (created) undo.push(`delete bridge "${conf.bridge}"`, () => deleteBridgeIfUnused(hnl, conf.bridge));
         const pair = setupVeth({ container, host, ifName: args.ifName, mtu: conf.mtu || undefined, mac: conf.mac, containerNl: cnl, hostNl: hnl });
@@ -125,7 +126,9 @@ export async function add(args: CmdArgs): Promise<Result> {
             for (const gw of gws) {
               if (ensureGatewayAddr(hnl, target, gw, conf.forceAddress)) undo.push('remove gateway address', () => addrDel(hnl, target.index, gw));
             }
-            pinBridgeMAC(hnl, linkByName(hnl, bridge.name)!);
+            // the bridge's MAC as its ports left it, made its own: it stays put from here on
+            pinned = linkByName(hnl, bridge.name)!;
+            pinBridgeMAC(hnl, pinned);
             enableForwardFor(gws.map((g) => g.ip.family), host);
           }
           if (conf.ipMasq) {
@@ -139,10 +142,8 @@ export async function add(args: CmdArgs): Promise<Result> {
           linkSet(cnl, pair.container.index, { up: true }, `failed to set "${args.ifName}" up`);
         }
         if (!conf.disableContainerInterface) waitPortUp(hnl, pair.host.index, pair.host.name);
-        const br = linkByName(hnl, bridge.name)!;
-        const hv = linkByIndex(hnl, pair.host.index)!;
-        result.interfaces![0].mac = br.mac;
-        result.interfaces![1].mac = hv.mac;
+        // an unpinned bridge may have taken a port's MAC; the host veth's MAC is the one it was made with
+        result.interfaces![0].mac = (pinned ?? linkByName(hnl, bridge.name)!).mac;
         const dns = chooseDNS(conf, result.dns);
         if (dns) result.dns = dns;
         else delete result.dns;

@@ -5,6 +5,8 @@ import {
   bridgePortSet,
   bridgeVlanAdd,
   bridgeVlanDel,
+  IFF_PROMISC,
+  IFF_UP,
   LinkData,
   linkAdd,
   linkByName,
@@ -16,7 +18,7 @@ import {
 import { NetlinkError, type Rtnl } from '../../pkg/ip/netlink.js';
 import { addrAdd, addrDel, addrList } from '../../pkg/ip/route.js';
 import { setupVeth } from '../../pkg/ip/veth.js';
-import { writeSysctl, type NetNS } from '../../pkg/ns/index.js';
+import { readSysctl, writeSysctl, type NetNS } from '../../pkg/ns/index.js';
 import type { BridgeConf } from './conf.js';
 
 /** True when the bridge has VLAN filtering on. */
@@ -33,7 +35,8 @@ export function vlanFiltering(br: Link): boolean {
 export function ensureBridge(nl: Rtnl, host: NetNS, conf: BridgeConf): { bridge: Link; created: boolean } {
   const wantVlan = conf.vlan > 0 || conf.trunkIDs.length > 0;
   let created = false;
-  if (!linkByName(nl, conf.bridge)) {
+  let br = linkByName(nl, conf.bridge);
+  if (!br) {
     try {
       linkAdd(nl, {
         name: conf.bridge,
@@ -45,23 +48,33 @@ export function ensureBridge(nl: Rtnl, host: NetNS, conf: BridgeConf): { bridge:
     } catch (e) {
       if (!(e instanceof NetlinkError && e.code === 'EEXIST')) throw new Error(`could not add "${conf.bridge}": ${(e as Error).message}`, { cause: e });
     }
+    br = linkByName(nl, conf.bridge);
+    if (!br) throw new Error(`could not lookup "${conf.bridge}": link not found`);
   }
-  let br = linkByName(nl, conf.bridge);
-  if (!br) throw new Error(`could not lookup "${conf.bridge}": link not found`);
   if (br.kind !== 'bridge') throw new Error(`"${conf.bridge}" already exists but is not a bridge`);
+  let changed = false;
   if (wantVlan && !vlanFiltering(br)) {
     linkSet(nl, br.index, { kind: 'bridge', data: [{ type: LinkData.IFLA_BR_VLAN_FILTERING, u8: 1 }] }, `failed to enable vlan_filtering on "${conf.bridge}"`);
+    changed = true;
   }
-  if (conf.promiscMode) linkSet(nl, br.index, { promisc: true }, `could not set promiscuous mode on "${conf.bridge}"`);
+  if (conf.promiscMode && !(br.flags & IFF_PROMISC)) {
+    linkSet(nl, br.index, { promisc: true }, `could not set promiscuous mode on "${conf.bridge}"`);
+    changed = true;
+  }
   try {
-    writeSysctl(host, `net/ipv6/conf/${conf.bridge}/accept_ra`, '0');
+    // written only when not already 0: a sysctl write costs the kernel more than a read
+    const key = `net/ipv6/conf/${conf.bridge}/accept_ra`;
+    if (readSysctl(host, key) !== '0') writeSysctl(host, key, '0');
   } catch {
     // IPv6 disabled
   }
   // a new bridge would take the lowest MAC of its ports; fixing its own keeps it stable
   if (created) pinBridgeMAC(nl, br);
-  linkSet(nl, br.index, { up: true }, `could not set "${conf.bridge}" up`);
-  br = linkByName(nl, conf.bridge)!;
+  if (!(br.flags & IFF_UP)) {
+    linkSet(nl, br.index, { up: true }, `could not set "${conf.bridge}" up`);
+    changed = true;
+  }
+  if (changed) br = linkByName(nl, conf.bridge)!;
   return { bridge: br, created };
 }
 
