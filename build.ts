@@ -97,6 +97,7 @@ function train(): void {
   delete env.NODE_OPTIONS;
   // unshare -n keeps anything a trained path touches out of the real host.
   const isolated = spawnSync('unshare', ['-n', process.execPath, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (isolated.status === 2) throw new Error('code cache training failed on a real command path (see above)');
   if (isolated.status !== 0) {
     step('unshare -n unavailable; training the code caches on VERSION only');
     execFileSync(process.execPath, args, { env: { ...env, CNI_TS_TRAIN_VERSION_ONLY: '1' }, stdio: ['ignore', 'ignore', 'inherit'] });

@@ -25,11 +25,16 @@ const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-ts-train-'));
 const versionOnly = !!process.env.CNI_TS_TRAIN_VERSION_ONLY;
 
 let stdin = Buffer.alloc(0);
-const realRead = fs.readFileSync;
-fs.readFileSync = function (file, ...rest) {
-  return file === 0 ? stdin : realRead.call(fs, file, ...rest);
+// The plugins read stdin through the addon (readFd(0)): its exports are
+// wrapped as they are loaded, so fd 0 reads the scripted config.
+const realDlopen = process.dlopen;
+process.dlopen = function (mod, ...rest) {
+  realDlopen.call(this, mod, ...rest);
+  const real = mod.exports;
+  mod.exports = { ...real, readFd: (fd) => (fd === 0 ? stdin : real.readFd(fd)) };
 };
 let onExit = () => {};
+const exitProcess = process.exit.bind(process);
 process.exit = (code) => onExit(code);
 let lastOut = '';
 const realWrite = fs.writeSync;
@@ -43,7 +48,7 @@ const ipamDir = path.join(scratch, 'bin');
 fs.mkdirSync(ipamDir);
 fs.writeFileSync(
   path.join(ipamDir, 'train-ipam'),
-  `#!/bin/sh\n[ "$CNI_COMMAND" = ADD ] && echo '{"cniVersion":"1.0.0","ips":[{"address":"10.254.0.2/24","gateway":"10.254.0.1"}],"routes":[{"dst":"0.0.0.0/0"}]}'\nexit 0\n`,
+  `#!/bin/sh\n[ "$CNI_COMMAND" = ADD ] && echo '{"cniVersion":"1.0.0","ips":[{"address":"10.254.0.2/24","gateway":"10.254.0.1"}],"routes":[{"dst":"10.253.0.0/16"}]}'\nexit 0\n`,
   { mode: 0o755 },
 );
 
@@ -119,6 +124,11 @@ async function del(name, env, conf, prev) {
       }
       // the real paths: an interface plugin, the chained plugins on top of it, then the rest
       const br = await trainPlugin('bridge', env);
+      // a training that only met errors would ship a cache of error paths: fail the build instead
+      if (!br.prev?.interfaces) {
+        process.stderr.write('train-cache: bridge ADD produced no result; the code caches would miss the real paths\n');
+        exitProcess(2);
+      }
       for (const chained of ['tuning', 'portmap']) {
         if (!plugins.includes(chained)) continue;
         const t = await trainPlugin(chained, env, br.prev);

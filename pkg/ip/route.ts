@@ -96,26 +96,26 @@ export function addrDel(nl: Rtnl, index: number, net: IPNet): void {
 /** Addresses of the namespace, optionally of one link and one family. */
 export function addrList(nl: Rtnl, filter: { index?: number; family?: 4 | 6 } = {}): AddrInfo[] {
   const out: AddrInfo[] = [];
-  for (const fam of filter.family ? [filter.family] : ([4, 6] as const)) {
-    for (const m of nl.dump(RTM_GETADDR, ifaddrmsg(fam, 0, 0), 'failed to list addresses')) {
-      const index = m.body.readUInt32LE(4);
-      if (filter.index !== undefined && index !== filter.index) continue;
-      const a = new Attrs(m.body.subarray(8));
-      const raw = a.get(IFA_LOCAL) ?? a.get(IFA_ADDRESS);
-      if (!raw) continue;
-      const ip: IP = { family: famOf(m.body.readUInt8(0)), bytes: Buffer.from(raw) };
-      const prefix = m.body.readUInt8(1);
-      out.push({
-        index,
-        family: ip.family,
-        ip,
-        prefix,
-        flags: a.u32(IFA_FLAGS) ?? m.body.readUInt8(2),
-        scope: m.body.readUInt8(3),
-        label: a.str(IFA_LABEL),
-        cidr: `${formatIP(ip)}/${prefix}`,
-      });
-    }
+  // one dump of both families (AF_UNSPEC: IPv4 first, then IPv6) unless one is asked for
+  const req = filter.family ? ifaddrmsg(filter.family, 0, 0) : Buffer.alloc(8);
+  for (const m of nl.dump(RTM_GETADDR, req, 'failed to list addresses')) {
+    const index = m.body.readUInt32LE(4);
+    if (filter.index !== undefined && index !== filter.index) continue;
+    const a = new Attrs(m.body.subarray(8));
+    const raw = a.get(IFA_LOCAL) ?? a.get(IFA_ADDRESS);
+    if (!raw) continue;
+    const ip: IP = { family: famOf(m.body.readUInt8(0)), bytes: Buffer.from(raw) };
+    const prefix = m.body.readUInt8(1);
+    out.push({
+      index,
+      family: ip.family,
+      ip,
+      prefix,
+      flags: a.u32(IFA_FLAGS) ?? m.body.readUInt8(2),
+      scope: m.body.readUInt8(3),
+      label: a.str(IFA_LABEL),
+      cidr: `${formatIP(ip)}/${prefix}`,
+    });
   }
   return out;
 }

@@ -1,9 +1,10 @@
 // Delegation to an IPAM plugin (SPEC.md §4): the binary named by `ipam.type` is
 // looked up in CNI_PATH and run with the caller's stdin and environment, only
 // CNI_COMMAND changed. A delegate's error JSON is passed through with its code.
-import { accessSync, constants, statSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { once, start } from '../exec/index.js';
+import { native } from '../native/index.js';
 import { CniError, ErrCode } from '../types/error.js';
 import { parseResult, type Result } from '../types/result.js';
 
@@ -27,12 +28,7 @@ export function findInPath(type: string, cniPath: string): string {
   if (!dirs.length) throw new CniError(ErrCode.InvalidEnvironmentVariables, 'no paths provided');
   for (const dir of dirs) {
     const file = join(dir, type);
-    try {
-      accessSync(file, constants.X_OK);
-      if (statSync(file).isFile()) return file;
-    } catch {
-      // not in this directory
-    }
+    if (native().isExecutableFile(file)) return file;
   }
   throw new CniError(ErrCode.Internal, `failed to find plugin "${type}" in path [${dirs.join(' ')}]`);
 }

@@ -12,6 +12,17 @@ export interface Native {
   setns(fd: number, nstype: number): void;
   flock(fd: number, op: number): boolean;
   fsMagic(path: string): number;
+  /** "dev:ino" of `path` (stat). */
+  fileId(path: string): string;
+  /** statfs + open(O_RDONLY|O_CLOEXEC) + fstat of a namespace file. */
+  openNetns(path: string): { fd: number; id: string; magic: number };
+  /** Everything readable from `fd` until end of file. */
+  readFd(fd: number): Buffer;
+  readFile(path: string): Buffer;
+  /** open(O_WRONLY|O_TRUNC), one write, close: for /proc/sys. */
+  writeFile(path: string, data: string): void;
+  /** A regular file we may execute. */
+  isExecutableFile(path: string): boolean;
   nlOpen(protocol: number): number;
   nlSend(fd: number, buf: Buffer): number;
   nlRecv(fd: number): Buffer;

@@ -1,10 +1,9 @@
 // Network namespaces as explicit handles. See README.md beside this file for how a
 // netlink socket and a /proc/sys/net write reach the right namespace from Node.
-import { closeSync, constants, fstatSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { native } from '../native/index.js';
 
 const CLONE_NEWNET = 0x40000000;
-const O_CLOEXEC = 0o2000000;
 const NSFS_MAGIC = 0x6e736673;
 const PROC_SUPER_MAGIC = 0x9fa0;
 
@@ -37,17 +36,18 @@ export class NetNS {
 
   /** Opens the namespace at `path` (`/run/netns/x`, `/proc/<pid>/ns/net`). */
   static open(path: string): NetNS {
-    let magic: number;
+    let opened: { fd: number; id: string; magic: number };
     try {
-      magic = native().fsMagic(path);
+      opened = native().openNetns(path);
     } catch (e) {
       if ((e as { code?: string }).code === 'ENOENT') throw new NetNSNotFoundError(path);
       throw e;
     }
-    if (magic !== NSFS_MAGIC && magic !== PROC_SUPER_MAGIC) throw new NotNetNSError(path);
-    const fd = openSync(path, constants.O_RDONLY | O_CLOEXEC);
-    const st = fstatSync(fd);
-    return new NetNS(path, fd, `${st.dev}:${st.ino}`);
+    if (opened.magic !== NSFS_MAGIC && opened.magic !== PROC_SUPER_MAGIC) {
+      closeSync(opened.fd);
+      throw new NotNetNSError(path);
+    }
+    return new NetNS(path, opened.fd, opened.id);
   }
 
   /** The namespace of the calling (main) thread. */
@@ -101,9 +101,8 @@ let homeNs: { id: string; fd: number } | undefined;
 function home(): { id: string; fd: number } {
   if (!homeNs) {
     // opened once, while no run() is active, and kept for the life of the process
-    const fd = openSync('/proc/thread-self/ns/net', constants.O_RDONLY | O_CLOEXEC);
-    const st = fstatSync(fd);
-    homeNs = { id: `${st.dev}:${st.ino}`, fd };
+    const { fd, id } = native().openNetns('/proc/thread-self/ns/net');
+    homeNs = { id, fd };
   }
   return homeNs;
 }
@@ -131,7 +130,7 @@ export async function withNetns<T>(path: string, fn: (container: NetNS, host: Ne
 /** Writes `/proc/sys/<key>` (slash-separated, e.g. `net/ipv4/ip_forward`) in `ns`, synchronously (see README.md). */
 export function writeSysctl(ns: NetNS | undefined, key: string, value: string): void {
   const file = `/proc/sys/${key}`;
-  const write = () => writeFileSync(file, value);
+  const write = () => native().writeFile(file, value);
   if (ns) ns.run(write);
   else write();
 }
@@ -144,7 +143,7 @@ export function writeSysctls(ns: NetNS | undefined, entries: Array<[key: string,
   const write = () => {
     for (const [key, value] of entries) {
       try {
-        writeFileSync(`/proc/sys/${key}`, value);
+        native().writeFile(`/proc/sys/${key}`, value);
       } catch (e) {
         if (!opts.bestEffort) throw e;
       }
@@ -157,6 +156,6 @@ export function writeSysctls(ns: NetNS | undefined, entries: Array<[key: string,
 /** Reads `/proc/sys/<key>` in `ns`, trailing newline trimmed. */
 export function readSysctl(ns: NetNS | undefined, key: string): string {
   const file = `/proc/sys/${key}`;
-  const read = () => readFileSync(file, 'utf8').replace(/\n$/, '');
+  const read = () => native().readFile(file).toString('utf8').replace(/\n$/, '');
   return ns ? ns.run(read) : read();
 }

@@ -1,7 +1,8 @@
 // The CNI protocol as a plugin sees it (SPEC.md §2-§5 and the reference skel):
 // the environment table, stdin, version gates, error JSON and result printing.
 // The only code in the suite that writes to stdout.
-import { readFileSync, statSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
+import { native } from '../native/index.js';
 import { CniError, ErrCode } from '../types/error.js';
 import { convertResult, formatJSON, parseResult, type Result } from '../types/result.js';
 import { ALL_VERSIONS, CURRENT_VERSION, compareVersions } from '../types/version.js';
@@ -122,9 +123,7 @@ function gate(cmd: string, min: string, confVersion: string, supported: readonly
 
 function sameNetnsAsPlugin(netns: string): boolean {
   try {
-    const a = statSync(netns);
-    const b = statSync('/proc/self/ns/net');
-    return a.dev === b.dev && a.ino === b.ino;
+    return native().fileId(netns) === native().fileId('/proc/self/ns/net');
   } catch {
     return false;
   }
@@ -222,7 +221,7 @@ export function pluginMain(source: FuncsSource, supported: readonly string[] = A
     env: process.env,
     readStdin: () => {
       try {
-        return readFileSync(0);
+        return native().readFd(0);
       } catch (e) {
         // a closed or absent stdin reads as empty, as Go's io.ReadAll of /dev/null
         if ((e as { code?: string }).code === 'EAGAIN' || (e as { code?: string }).code === 'EBADF') return Buffer.alloc(0);

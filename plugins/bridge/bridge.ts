@@ -10,8 +10,6 @@ import { addrDel } from '../../pkg/ip/route.js';
 import { validateExpectedIPs, validateExpectedRoutes } from '../../pkg/ip/validate.js';
 import { setupVeth } from '../../pkg/ip/veth.js';
 import { checkAlongsideIPAM, chooseDNS, configureIface, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamRunsEarly, ipamType, startIPAMAdd, validAttachments, type DelegateCall } from '../../pkg/ipam/index.js';
-import { gcIPMasq, setupIPMasq, teardownIPMasq } from '../../pkg/firewall/ipmasq.js';
-import { setupSpoofCheck, spoofRefID, teardownSpoofCheck } from '../../pkg/firewall/spoofcheck.js';
 import { withNetns, writeSysctls, type NetNS } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
@@ -29,6 +27,10 @@ import { attachPort, deleteBridgeIfUnused, ensureBridge, ensureGatewayAddr, ensu
  * fresh veth up within one or two milliseconds.
  */
 const PORT_UP_WAITS = [0, ...Array<number>(12).fill(0.25), ...Array<number>(6).fill(0.5), 1, 1, 2, 5, 10, 30, 100, 400, 1000, 1000];
+
+// The firewall modules load only for networks that use them (their set-up costs every start otherwise).
+const ipmasq = () => import('../../pkg/firewall/ipmasq.js');
+const spoofcheck = () => import('../../pkg/firewall/spoofcheck.js');
 
 const delegate = (args: CmdArgs, conf: BridgeConf): DelegateCall => ({ type: ipamType(conf), stdin: args.stdinData, cniPath: args.path });
 
@@ -91,8 +93,9 @@ export async function add(args: CmdArgs): Promise<Result> {
         undo.push(`delete veth "${pair.host.name}"`, () => linkDelByName(hnl, pair.host.name));
         failpoint(conf, 'veth');
         attachPort(hnl, pair.host.index, pair.host.name, bridge, conf);
-        const refID = spoofRefID(args.containerID, args.ifName);
         if (conf.macspoofchk) {
+          const { setupSpoofCheck, spoofRefID, teardownSpoofCheck } = await spoofcheck();
+          const refID = spoofRefID(args.containerID, args.ifName);
           await setupSpoofCheck(pair.host.name, pair.container.mac, refID);
           undo.push('remove spoof check', () => teardownSpoofCheck(refID));
         }
@@ -134,6 +137,7 @@ export async function add(args: CmdArgs): Promise<Result> {
           if (conf.ipMasq) {
             const owner = { network: conf.name, containerID: args.containerID, ifName: args.ifName };
             const nets = result.ips.map((c) => parseCIDR(c.address)!);
+            const { setupIPMasq, teardownIPMasq } = await ipmasq();
             undo.push('remove ip masquerade rules', () => teardownIPMasq(owner));
             await setupIPMasq(owner, nets, conf.ipMasqBackend);
             failpoint(conf, 'ipmasq');
@@ -162,13 +166,14 @@ export async function del(args: CmdArgs): Promise<void> {
   await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? delegate(args, conf) : undefined);
   if (conf.macspoofchk) {
     try {
+      const { spoofRefID, teardownSpoofCheck } = await spoofcheck();
       await teardownSpoofCheck(spoofRefID(args.containerID, args.ifName));
     } catch (e) {
       process.stderr.write(`${(e as Error).message}\n`);
     }
   }
   // derived from network, container ID and ifname: works without CNI_NETNS (plugins#810)
-  if (conf.ipMasq) await teardownIPMasq({ network: conf.name, containerID: args.containerID, ifName: args.ifName });
+  if (conf.ipMasq) await (await ipmasq()).teardownIPMasq({ network: conf.name, containerID: args.containerID, ifName: args.ifName });
 }
 
 export async function check(args: CmdArgs): Promise<void> {
@@ -220,7 +225,7 @@ export async function gc(args: CmdArgs): Promise<void> {
   const valid = validAttachments(JSON.parse(args.stdinData.toString('utf8')));
   const errors: string[] = [];
   try {
-    await gcIPMasq(conf.name, valid);
+    await (await ipmasq()).gcIPMasq(conf.name, valid);
   } catch (e) {
     errors.push((e as Error).message);
   }

@@ -8,7 +8,6 @@ import { NetlinkError, Rtnl } from '../../pkg/ip/netlink.js';
 import { addrAdd, IFA_F_NODAD, routeAdd, routeDel, RT_SCOPE_HOST, RT_SCOPE_LINK } from '../../pkg/ip/route.js';
 import { validateExpectedIPs, validateExpectedRoutes } from '../../pkg/ip/validate.js';
 import { setupVeth } from '../../pkg/ip/veth.js';
-import { gcIPMasq, setupIPMasq, teardownIPMasq } from '../../pkg/firewall/ipmasq.js';
 import { checkAlongsideIPAM, chooseDNS, configureIface, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamRunsEarly, startIPAMAdd, validAttachments, type DelegateCall } from '../../pkg/ipam/index.js';
 import { withNetns } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
@@ -17,6 +16,9 @@ import { CniError, ErrCode } from '../../pkg/types/error.js';
 import type { Result } from '../../pkg/types/result.js';
 import { Undo } from '../../pkg/undo/index.js';
 import { loadPtpConf, type PtpConf } from './conf.js';
+
+// The masquerade module loads only for networks that use it (its set-up costs every start otherwise).
+const ipmasq = () => import('../../pkg/firewall/ipmasq.js');
 
 const delegate = (args: CmdArgs, conf: PtpConf): DelegateCall => ({ type: conf.ipam!.type!, stdin: args.stdinData, cniPath: args.path });
 const tolerateExists = (fn: () => void) => {
@@ -81,6 +83,7 @@ export async function add(args: CmdArgs): Promise<Result> {
         });
         if (conf.ipMasq) {
           const owner = { network: conf.name, containerID: args.containerID, ifName: args.ifName };
+          const { setupIPMasq, teardownIPMasq } = await ipmasq();
           undo.push('remove ip masquerade rules', () => teardownIPMasq(owner));
           await setupIPMasq(owner, nets, conf.ipMasqBackend);
           failpoint(conf, 'ipmasq');
@@ -102,7 +105,7 @@ export async function del(args: CmdArgs): Promise<void> {
   const conf = loadPtpConf(args.stdinData);
   // the link's addresses go first, then IPAM DEL runs while the kernel destroys the veth
   await deleteIfaceAndRelease(args.netns, args.ifName, delegate(args, conf));
-  if (conf.ipMasq) await teardownIPMasq({ network: conf.name, containerID: args.containerID, ifName: args.ifName });
+  if (conf.ipMasq) await (await ipmasq()).teardownIPMasq({ network: conf.name, containerID: args.containerID, ifName: args.ifName });
 }
 
 export async function check(args: CmdArgs): Promise<void> {
@@ -137,7 +140,7 @@ export async function gc(args: CmdArgs): Promise<void> {
   const conf = loadPtpConf(args.stdinData);
   const valid = validAttachments(JSON.parse(args.stdinData.toString('utf8')));
   const errors: string[] = [];
-  for (const fn of [() => gcIPMasq(conf.name, valid), () => execGC(delegate(args, conf))]) {
+  for (const fn of [async () => (await ipmasq()).gcIPMasq(conf.name, valid), () => execGC(delegate(args, conf))]) {
     try {
       await fn();
     } catch (e) {
