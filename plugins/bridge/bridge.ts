@@ -85,7 +85,7 @@ export async function add(args: CmdArgs): Promise<Result> {
       return await Undo.run(async (undo) => {
         // IPAM runs on its own thread while the bridge and veth are made (see ipamRunsEarly)
         const startIPAM = () => startIPAMAdd(undo, delegate(args, conf), conf.cniVersion ?? '');
-        let ipam = hasIPAM && ipamRunsEarly(conf) ? startIPAM() : undefined;
+        let ipam = ipamRunsEarly(conf) ? startIPAM() : undefined;
         let pinned: Link | undefined;
         const { bridge, created } = ensureBridge(hnl, host, conf);
         if (created) undo.push(`delete bridge "${conf.bridge}"`, () => deleteBridgeIfUnused(hnl, conf.bridge));

@@ -2,9 +2,9 @@
 // its MAC; l2, l3 or l3s mode), addressed by IPAM or, chained, by the
 // prevResult's IPs (reference §2.4, with its gaps fixed: any failure of ADD
 // removes the link and releases IPAM; DEL never looks the master up).
-import { delLinkByNameInNetns } from '../../pkg/ip/link.js';
-import { addressSublink, createSublink, ipvlanData, lookupMaster, sublinkInfo, validateMTU, validateSublink, validateSublinkResult, withSublinkNamespaces } from '../../pkg/ip/sublink.js';
-import { execCheck, execDel, execGC, execStatus, failpoint, ipamType } from '../../pkg/ipam/index.js';
+import { createSublink, ipvlanData, lookupMaster, sublinkInfo, validateMTU, validateSublink, validateSublinkResult, withSublinkNamespaces } from '../../pkg/ip/sublink.js';
+import { checkAlongsideIPAM, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamType } from '../../pkg/ipam/index.js';
+import { addressSublink } from '../../pkg/ipam/sublink.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import type { Result } from '../../pkg/types/result.js';
 import { Undo } from '../../pkg/undo/index.js';
@@ -36,20 +36,22 @@ export async function add(args: CmdArgs): Promise<Result> {
 export async function del(args: CmdArgs): Promise<void> {
   // no master lookup: DEL works when the master is gone (the reference fails)
   const conf = loadIpvlanConf(args.stdinData);
-  if (ipamType(conf)) await execDel(delegate(args, conf));
-  await delLinkByNameInNetns(args.netns, args.ifName);
+  // the link's addresses go first, then IPAM DEL runs while the kernel destroys the link
+  await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? delegate(args, conf) : undefined);
 }
 
 export async function check(args: CmdArgs): Promise<void> {
   const conf = loadIpvlanConf(args.stdinData);
-  if (ipamType(conf)) await execCheck(delegate(args, conf));
-  await validateSublinkResult(args, conf, (ns, mac) => {
-    // CHECK's prevResult is our own result: it cannot name the master, so without `master` any parent will do
-    const link = validateSublink(ns, { kind: 'ipvlan', ifName: args.ifName, master: conf.master || null, mac });
-    const mode = sublinkInfo(link).ipvlanMode;
-    if (mode !== conf.mode) throw new Error(`container ipvlan "${args.ifName}" has mode ${mode}, expected ${conf.mode}`);
-    return link;
-  });
+  // IPAM CHECK runs beside our own checks; its verdict comes first
+  await checkAlongsideIPAM(ipamType(conf) ? delegate(args, conf) : undefined, () =>
+    validateSublinkResult(args, conf, (ns, mac) => {
+      // CHECK's prevResult is our own result: it cannot name the master, so without `master` any parent will do
+      const link = validateSublink(ns, { kind: 'ipvlan', ifName: args.ifName, master: conf.master || null, mac });
+      const mode = sublinkInfo(link).ipvlanMode;
+      if (mode !== conf.mode) throw new Error(`container ipvlan "${args.ifName}" has mode ${mode}, expected ${conf.mode}`);
+      return link;
+    }),
+  );
 }
 
 export async function gc(args: CmdArgs): Promise<void> {

@@ -2,9 +2,9 @@
 // MAC on the master's segment), L2-only or addressed by IPAM (reference §2.3,
 // with its rollback leak fixed: any failure of ADD removes the link and
 // releases the IPAM reservation).
-import { delLinkByNameInNetns } from '../../pkg/ip/link.js';
-import { addressSublink, createSublink, lookupMaster, macvlanData, sublinkInfo, validateMTU, validateSublink, validateSublinkResult, withSublinkNamespaces } from '../../pkg/ip/sublink.js';
-import { execCheck, execDel, execGC, execStatus, failpoint, ipamType } from '../../pkg/ipam/index.js';
+import { createSublink, lookupMaster, macvlanData, sublinkInfo, validateMTU, validateSublink, validateSublinkResult, withSublinkNamespaces } from '../../pkg/ip/sublink.js';
+import { checkAlongsideIPAM, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamType } from '../../pkg/ipam/index.js';
+import { addressSublink } from '../../pkg/ipam/sublink.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { invalidConfig } from '../../pkg/types/error.js';
 import type { Result } from '../../pkg/types/result.js';
@@ -36,19 +36,21 @@ export async function add(args: CmdArgs): Promise<Result> {
 export async function del(args: CmdArgs): Promise<void> {
   // no master lookup: DEL works when the master is gone (plugins#954)
   const conf = loadMacvlanConf(args.stdinData, args.args);
-  if (ipamType(conf)) await execDel(delegate(args, conf));
-  await delLinkByNameInNetns(args.netns, args.ifName);
+  // the link's addresses go first, then IPAM DEL runs while the kernel destroys the link
+  await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? delegate(args, conf) : undefined);
 }
 
 export async function check(args: CmdArgs): Promise<void> {
   const conf = loadMacvlanConf(args.stdinData, args.args);
-  if (ipamType(conf)) await execCheck(delegate(args, conf));
-  await validateSublinkResult(args, conf, (ns, mac) => {
-    const link = validateSublink(ns, { kind: 'macvlan', ifName: args.ifName, master: conf.master, mac });
-    const mode = sublinkInfo(link).macvlanMode;
-    if (mode !== conf.mode) throw new Error(`container macvlan "${args.ifName}" has mode ${mode}, expected ${conf.mode}`);
-    return link;
-  });
+  // IPAM CHECK runs beside our own checks; its verdict comes first
+  await checkAlongsideIPAM(ipamType(conf) ? delegate(args, conf) : undefined, () =>
+    validateSublinkResult(args, conf, (ns, mac) => {
+      const link = validateSublink(ns, { kind: 'macvlan', ifName: args.ifName, master: conf.master, mac });
+      const mode = sublinkInfo(link).macvlanMode;
+      if (mode !== conf.mode) throw new Error(`container macvlan "${args.ifName}" has mode ${mode}, expected ${conf.mode}`);
+      return link;
+    }),
+  );
 }
 
 export async function gc(args: CmdArgs): Promise<void> {

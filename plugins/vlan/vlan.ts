@@ -1,9 +1,9 @@
 // vlan: the container gets an 802.1Q sub-interface (`vlanId`) of a host link,
 // addressed by IPAM (reference §2.5, with its bugs fixed: DEL works when the
 // master is gone, and any failure of ADD removes the link and releases IPAM).
-import { delLinkByNameInNetns } from '../../pkg/ip/link.js';
-import { addressSublink, createSublink, lookupMaster, sublinkInfo, validateMTU, validateSublink, validateSublinkResult, vlanData, withSublinkNamespaces } from '../../pkg/ip/sublink.js';
-import { execCheck, execDel, execGC, execStatus, failpoint, ipamType } from '../../pkg/ipam/index.js';
+import { createSublink, lookupMaster, sublinkInfo, validateMTU, validateSublink, validateSublinkResult, vlanData, withSublinkNamespaces } from '../../pkg/ip/sublink.js';
+import { checkAlongsideIPAM, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamType } from '../../pkg/ipam/index.js';
+import { addressSublink } from '../../pkg/ipam/sublink.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import type { Result } from '../../pkg/types/result.js';
 import { Undo } from '../../pkg/undo/index.js';
@@ -29,20 +29,22 @@ export async function add(args: CmdArgs): Promise<Result> {
 export async function del(args: CmdArgs): Promise<void> {
   // no master lookup: the reference reads the master's MTU here and fails when it is gone
   const conf = loadVlanConf(args.stdinData, true);
-  if (ipamType(conf)) await execDel(delegate(args, conf));
-  await delLinkByNameInNetns(args.netns, args.ifName);
+  // the link's addresses go first, then IPAM DEL runs while the kernel destroys the link
+  await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? delegate(args, conf) : undefined);
 }
 
 export async function check(args: CmdArgs): Promise<void> {
   const conf = loadVlanConf(args.stdinData);
-  await execCheck(delegate(args, conf));
-  await validateSublinkResult(args, conf, (ns, mac) => {
-    const link = validateSublink(ns, { kind: 'vlan', ifName: args.ifName, master: conf.master, mac });
-    const id = sublinkInfo(link).vlanId;
-    if (id !== conf.vlanId) throw new Error(`container vlan "${args.ifName}" has VLAN ID ${id}, expected ${conf.vlanId}`);
-    if (conf.mtu && link.mtu !== conf.mtu) throw new Error(`container vlan "${args.ifName}" has MTU ${link.mtu}, expected ${conf.mtu}`);
-    return link;
-  });
+  // IPAM CHECK runs beside our own checks; its verdict comes first
+  await checkAlongsideIPAM(delegate(args, conf), () =>
+    validateSublinkResult(args, conf, (ns, mac) => {
+      const link = validateSublink(ns, { kind: 'vlan', ifName: args.ifName, master: conf.master, mac });
+      const id = sublinkInfo(link).vlanId;
+      if (id !== conf.vlanId) throw new Error(`container vlan "${args.ifName}" has VLAN ID ${id}, expected ${conf.vlanId}`);
+      if (conf.mtu && link.mtu !== conf.mtu) throw new Error(`container vlan "${args.ifName}" has MTU ${link.mtu}, expected ${conf.mtu}`);
+      return link;
+    }),
+  );
 }
 
 export async function gc(args: CmdArgs): Promise<void> {

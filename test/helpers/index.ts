@@ -107,3 +107,20 @@ export function ipJSON(ns: TestNetns | undefined, ...args: string[]): any[] {
   const out = execFileSync('ip', [...(ns ? ['-n', ns.name] : []), '-j', ...args], { encoding: 'utf8' });
   return out.trim() ? JSON.parse(out) : [];
 }
+
+/**
+ * True when the kernel can add a sub-link of `linkArgs` (e.g. `['type', 'ipvlan', 'mode', 'l2']`)
+ * on a veth, tried in a scratch netns.
+ */
+export function kernelCanAddSublink(tag: string, linkArgs: string[]): boolean {
+  const ns = createNetns(tag);
+  try {
+    ns.ip('link', 'add', 'p0', 'type', 'veth', 'peer', 'name', 'p1');
+    execFileSync('ip', ['-n', ns.name, 'link', 'add', 'sub0', 'link', 'p0', ...linkArgs], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    ns.remove();
+  }
+}

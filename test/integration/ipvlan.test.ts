@@ -3,27 +3,12 @@
 // This host's kernel may lack ipvlan: the tests then skip here and run in the
 // qemu guest (make test-vm, CNI_TS_VM=1), where a missing ipvlan is a failure.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { createNetns, execPlugin, ipJSON, isRoot, REF_BIN, type TestNetns } from '../helpers/index.js';
+import { createNetns, execPlugin, ipJSON, isRoot, kernelCanAddSublink, REF_BIN, type TestNetns } from '../helpers/index.js';
 import { addrs, cniPath, fakeReservations, fakeScript, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirs, link, ping, routes } from '../fixtures/bridge-env.js';
 
-/** True when the kernel can create an ipvlan (tried in a scratch netns). */
-function kernelHasIpvlan(): boolean {
-  const ns = createNetns('ipvprobe');
-  try {
-    ns.ip('link', 'add', 'p0', 'type', 'veth', 'peer', 'name', 'p1');
-    execFileSync('ip', ['-n', ns.name, 'link', 'add', 'iv0', 'link', 'p0', 'type', 'ipvlan', 'mode', 'l2'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    ns.remove();
-  }
-}
-
 // Inside the test VM (CNI_TS_VM=1) these tests must run: a missing ipvlan fails them there.
-const skip = (!isRoot && 'needs root') || (!process.env.CNI_TS_VM && !kernelHasIpvlan() && 'kernel lacks ipvlan (CONFIG_IPVLAN): run make test-vm');
+const skip = (!isRoot && 'needs root') || (!process.env.CNI_TS_VM && !kernelCanAddSublink('ipvprobe', ['type', 'ipvlan', 'mode', 'l2']) && 'kernel lacks ipvlan (CONFIG_IPVLAN): run make test-vm');
 const REF = `${REF_BIN}/ipvlan`;
 const nonLo = (ns: TestNetns) => ipJSON(ns, 'link', 'show').filter((l: any) => l.ifname !== 'lo').map((l: any) => l.ifname);
 

@@ -3,27 +3,12 @@
 // This host's kernel may lack 8021q: the tests then skip here and run in the
 // qemu guest (make test-vm, CNI_TS_VM=1), where a missing 8021q is a failure.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { createNetns, execPlugin, ipJSON, isRoot, REF_BIN, type TestNetns } from '../helpers/index.js';
+import { createNetns, execPlugin, ipJSON, isRoot, kernelCanAddSublink, REF_BIN, type TestNetns } from '../helpers/index.js';
 import { addrs, cniPath, fakeReservations, fakeScript, haveRefHostLocal, hostLocalReservations, ipamDirs, link, ping } from '../fixtures/bridge-env.js';
 
-/** True when the kernel can create an 802.1Q vlan link (tried in a scratch netns). */
-function kernelHas8021q(): boolean {
-  const ns = createNetns('vlprobe');
-  try {
-    ns.ip('link', 'add', 'p0', 'type', 'veth', 'peer', 'name', 'p1');
-    execFileSync('ip', ['-n', ns.name, 'link', 'add', 'p0.5', 'link', 'p0', 'type', 'vlan', 'id', '5'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    ns.remove();
-  }
-}
-
 // Inside the test VM (CNI_TS_VM=1) these tests must run: a missing 8021q fails them there.
-const skip = (!isRoot && 'needs root') || (!process.env.CNI_TS_VM && !kernelHas8021q() && 'kernel lacks 802.1Q VLAN support (CONFIG_VLAN_8021Q): run make test-vm');
+const skip = (!isRoot && 'needs root') || (!process.env.CNI_TS_VM && !kernelCanAddSublink('vlprobe', ['type', 'vlan', 'id', '5']) && 'kernel lacks 802.1Q VLAN support (CONFIG_VLAN_8021Q): run make test-vm');
 const REF = `${REF_BIN}/vlan`;
 const nonLo = (ns: TestNetns) => ipJSON(ns, 'link', 'show').filter((l: any) => l.ifname !== 'lo').map((l: any) => l.ifname);
 
