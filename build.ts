@@ -34,14 +34,15 @@ function entries(): Array<{ name: string; file: string }> {
 }
 
 function buildNative(): Buffer {
-  const src = path.join(root, 'native', 'cninative.c');
+  // Every C file under native/ goes into the one addon (cninative.c holds init()).
+  const srcs = fs.readdirSync(path.join(root, 'native')).filter((f) => f.endsWith('.c')).sort().map((f) => path.join(root, 'native', f));
   const dst = path.join(out, 'cninative.node');
   const include = [process.env.NODE_INCLUDE, '/usr/include/node', path.join(path.dirname(process.execPath), '..', 'include', 'node')].find(
     (d) => d && fs.existsSync(path.join(d, 'node_api.h')),
   );
   if (!include) throw new Error('node_api.h not found: install Node headers (set NODE_INCLUDE)');
   const cc = process.env.CC ?? 'cc';
-  execFileSync(cc, ['-O2', '-s', '-shared', '-fPIC', '-Wall', '-Werror', '-Wno-unused-parameter', '-DNODE_GYP_MODULE_NAME=cninative', '-DNAPI_VERSION=8', `-I${include}`, '-o', dst, src], { stdio: 'inherit' });
+  execFileSync(cc, ['-O2', '-s', '-shared', '-fPIC', '-Wall', '-Werror', '-Wno-unused-parameter', '-DNODE_GYP_MODULE_NAME=cninative', '-DNAPI_VERSION=8', `-I${include}`, '-o', dst, ...srcs], { stdio: 'inherit' });
   return fs.readFileSync(dst);
 }
 
