@@ -7,7 +7,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { build } from 'esbuild';
+import { pathToFileURL } from 'node:url';
+import { build, type Plugin } from 'esbuild';
 
 const root = path.dirname(new URL(import.meta.url).pathname);
 const out = path.join(root, 'build');
@@ -46,6 +47,52 @@ function buildNative(): Buffer {
   return fs.readFileSync(dst);
 }
 
+/**
+ * Replaces every `schema.ts` module in the bundles by the JSON Schema literals
+ * it evaluates to: configurations are checked by pkg/types/conf.ts, which reads
+ * plain JSON Schema, so no plugin runs TypeBox (its module initialisation,
+ * schema construction and Value functions cost ~2.5 ms per call). A schema
+ * module may export only schemas (or records of them) using the keywords that
+ * checker knows; anything else fails the build.
+ */
+function schemasAsJSON(): Plugin {
+  const evaluated = new Map<string, Promise<string>>();
+  const emit = async (file: string): Promise<string> => {
+    const { SCHEMA_KEYWORDS } = await import(pathToFileURL(path.join(root, 'pkg', 'types', 'conf.ts')).href);
+    const mod: Record<string, unknown> = await import(pathToFileURL(file).href);
+    const rel = path.relative(root, file);
+    const checkNode = (node: unknown, where: string): void => {
+      if (typeof node !== 'object' || node === null || Array.isArray(node)) throw new Error(`${rel}: ${where} is not a schema`);
+      const n = node as Record<string, unknown>;
+      for (const k of Object.keys(n)) if (!SCHEMA_KEYWORDS.has(k)) throw new Error(`${rel}: ${where} uses "${k}", which pkg/types/conf.ts does not check`);
+      for (const [k, sub] of Object.entries((n.properties ?? {}) as object)) checkNode(sub, `${where}.properties.${k}`);
+      for (const [k, sub] of Object.entries((n.patternProperties ?? {}) as object)) checkNode(sub, `${where}.patternProperties.${k}`);
+      if (n.items !== undefined) checkNode(n.items, `${where}.items`);
+      if (typeof n.additionalProperties === 'object') checkNode(n.additionalProperties, `${where}.additionalProperties`);
+      ((n.anyOf ?? []) as unknown[]).forEach((sub, i) => checkNode(sub, `${where}.anyOf[${i}]`));
+    };
+    // a TypeBox schema carries its Kind symbol; anything else must be a record of schemas
+    const isSchema = (v: object) => Symbol.for('TypeBox.Kind') in v;
+    let out = `// ${rel} as JSON Schema (build.ts schemasAsJSON)\n`;
+    for (const [name, value] of Object.entries(mod)) {
+      if (typeof value !== 'object' || value === null) throw new Error(`${rel}: export ${name} is not a schema (schema.ts modules hold schemas only)`);
+      if (isSchema(value)) checkNode(value, name);
+      else for (const [k, sub] of Object.entries(value)) checkNode(sub, `${name}.${k}`);
+      out += `export const ${name} = ${JSON.stringify(value)};\n`;
+    }
+    return out;
+  };
+  return {
+    name: 'schemas-as-json',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]schema\.ts$/ }, async (args) => {
+        if (!evaluated.has(args.path)) evaluated.set(args.path, emit(args.path));
+        return { contents: await evaluated.get(args.path)!, loader: 'js' };
+      });
+    },
+  };
+}
+
 /** Where each program's wrapped bundle and code cache go: build/programs/<name>.{js,cache}. */
 const programs = path.join(out, 'programs');
 
@@ -58,6 +105,7 @@ const programs = path.join(out, 'programs');
 async function bundle(nativeHash: string): Promise<void> {
   fs.rmSync(programs, { recursive: true, force: true });
   fs.mkdirSync(path.join(programs, 'entries'), { recursive: true });
+  const schemas = schemasAsJSON();
   await Promise.all(
     entries().map(async (e) => {
       const entry = path.join(programs, 'entries', `${e.name}.ts`);
@@ -75,6 +123,7 @@ async function bundle(nativeHash: string): Promise<void> {
         minify: true,
         legalComments: 'none',
         logLevel: 'warning',
+        plugins: [schemas],
         define: { __NATIVE_HASH__: JSON.stringify(nativeHash), __SUITE_VERSION__: JSON.stringify(`v${pkg.version}`) },
       });
       const code = fs.readFileSync(file, 'utf8');

@@ -1,70 +1,97 @@
-// Network configuration: the common TypeBox schemas and the one loader every
-// plugin uses (JSON.parse → Go-style case-insensitive keys → defaults → check →
-// formats), reporting code 7 with the JSON path of the first bad value.
-import { Kind, Type, type Static, type TSchema } from '@sinclair/typebox';
-// Named imports, not the `Value` namespace: the namespace drags every value
-// module (delta, diff, patch...) into the bundle and runs their init at start.
-import { Errors } from '@sinclair/typebox/errors';
-import { Check, Default } from '@sinclair/typebox/value';
+// Network configuration: the one loader every plugin uses (JSON.parse →
+// Go-style case-insensitive keys → defaults → check → formats), reporting code 7
+// with the JSON path of the first bad value.
+//
+// Schemas are written with TypeBox in `schema.ts` modules; the build replaces
+// those modules by the JSON Schema literals they evaluate to, so this checker
+// reads plain JSON Schema (the subset below) and never loads TypeBox: TypeBox's
+// module initialisation, schema construction and Value functions cost a plugin
+// ~2.5 ms per call (README "Configuration schemas"). It follows TypeBox's own
+// semantics (Value.Default, Value.Check, the first of Value.Errors), which
+// test/unit/conf-oracle.test.ts holds it to.
+import type { Static, TSchema } from '@sinclair/typebox';
 import { parseCIDR, parseIP } from '../ip/addr.js';
 import { CniError, ErrCode, invalidConfig } from './error.js';
 import { parseResult, type Result } from './result.js';
 
-/** A string that must be `addr/prefix`. */
-export const CIDRString = (opts: object = {}) => Type.String({ ...opts, 'x-format': 'cidr' });
-/** A string that must be an IP address. */
-export const IPString = (opts: object = {}) => Type.String({ ...opts, 'x-format': 'ip' });
-/** A string that must be a MAC address. */
-export const MACString = (opts: object = {}) => Type.String({ ...opts, 'x-format': 'mac' });
+// Code that still builds its schemas at run time imports these from here.
+export { CIDRString, IPString, MACString } from './typebox.js';
+export { DNSSchema, NetConfFields, NetConfSchema, RouteSchema, type DNSConf, type NetConf } from './schema.js';
 
-export const DNSSchema = Type.Object({
-  nameservers: Type.Optional(Type.Array(Type.String())),
-  domain: Type.Optional(Type.String()),
-  search: Type.Optional(Type.Array(Type.String())),
-  options: Type.Optional(Type.Array(Type.String())),
-});
-export type DNSConf = Static<typeof DNSSchema>;
+/** The JSON Schema keywords the checker understands (a TypeBox schema is one too). */
+export interface JSONSchema {
+  type?: string;
+  properties?: Record<string, JSONSchema>;
+  required?: string[];
+  additionalProperties?: boolean | JSONSchema;
+  patternProperties?: Record<string, JSONSchema>;
+  items?: JSONSchema;
+  anyOf?: JSONSchema[];
+  const?: unknown;
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  multipleOf?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  minItems?: number;
+  maxItems?: number;
+  'x-format'?: string;
+}
 
-export const RouteSchema = Type.Object({
-  dst: CIDRString(),
-  gw: Type.Optional(IPString()),
-  mtu: Type.Optional(Type.Integer()),
-  advmss: Type.Optional(Type.Integer()),
-  priority: Type.Optional(Type.Integer()),
-  table: Type.Optional(Type.Integer()),
-  scope: Type.Optional(Type.Integer()),
-});
-
-/** The keys every plugin configuration may carry (SPEC.md §1). */
-export const NetConfFields = {
-  cniVersion: Type.Optional(Type.String()),
-  name: Type.String(),
-  type: Type.Optional(Type.String()),
-  capabilities: Type.Optional(Type.Record(Type.String(), Type.Boolean())),
-  ipam: Type.Optional(Type.Object({ type: Type.Optional(Type.String()) })),
-  dns: Type.Optional(DNSSchema),
-  runtimeConfig: Type.Optional(Type.Object({})),
-  args: Type.Optional(Type.Object({})),
-  prevResult: Type.Optional(Type.Unknown()),
-};
-export const NetConfSchema = Type.Object(NetConfFields);
-export type NetConf = Static<typeof NetConfSchema>;
+/** Every keyword above; a schema using any other is refused by the build. */
+export const SCHEMA_KEYWORDS: ReadonlySet<string> = new Set([
+  'type', 'properties', 'required', 'additionalProperties', 'patternProperties', 'items', 'anyOf', 'const', 'default',
+  'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'minLength', 'maxLength', 'pattern',
+  'minItems', 'maxItems', 'x-format', 'description', 'title', '$id',
+]);
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+// TypeBox's IsObject, which Value.Default uses: arrays count
+const isObjectLike = (v: unknown): v is Obj => typeof v === 'object' && v !== null;
+
+/** The TypeBox kind a JSON Schema node corresponds to. */
+export function kindOf(s: JSONSchema): string {
+  if (s.anyOf) return 'Union';
+  if (s.const !== undefined) return 'Literal';
+  switch (s.type) {
+    case 'object':
+      return s.patternProperties ? 'Record' : 'Object';
+    case 'array':
+      return 'Array';
+    case 'string':
+      return 'String';
+    case 'integer':
+      return 'Integer';
+    case 'number':
+      return 'Number';
+    case 'boolean':
+      return 'Boolean';
+    case 'null':
+      return 'Null';
+    default:
+      return 'Unknown';
+  }
+}
+
+const clone = <T>(v: T): T => (v === undefined ? v : structuredClone(v));
 
 /**
  * Renames keys that differ from a schema property only in case, as Go's
  * encoding/json matches them (containerd sends `HostPort`, `ContainerPort`).
  * An exact match wins; later duplicates overwrite earlier ones.
  */
-export function foldKeys(schema: TSchema, value: unknown): unknown {
-  const s = schema as TSchema & { properties?: Record<string, TSchema>; items?: TSchema; anyOf?: TSchema[]; patternProperties?: Record<string, TSchema> };
+export function foldKeys(schema: JSONSchema, value: unknown): unknown {
+  const s = schema;
   if (Array.isArray(value)) return s.items ? value.map((v) => foldKeys(s.items!, v)) : value;
   if (!isObj(value)) return value;
   if (s.anyOf) {
-    const objs = s.anyOf.filter((m) => (m as { properties?: unknown }).properties);
-    return objs.length ? foldKeys(Type.Object(Object.assign({}, ...objs.map((m) => (m as unknown as { properties: object }).properties))), value) : value;
+    const objs = s.anyOf.filter((m) => m.properties);
+    return objs.length ? foldKeys({ type: 'object', properties: Object.assign({}, ...objs.map((m) => m.properties)) }, value) : value;
   }
   if (s.patternProperties) {
     const inner = Object.values(s.patternProperties)[0];
@@ -81,6 +108,141 @@ export function foldKeys(schema: TSchema, value: unknown): unknown {
   return out;
 }
 
+/** TypeBox's ValueOrDefault: the default when absent, an object default completed by the value. */
+function valueOrDefault(s: JSONSchema, v: unknown): unknown {
+  const d = clone(s.default);
+  if (v === undefined) return d;
+  return isObjectLike(v) && isObjectLike(d) ? Object.assign(d, v) : v;
+}
+
+/** Value.Default: fills in `default`s, in place where the value is an object. */
+export function applyDefaults(s: JSONSchema, v: unknown): unknown {
+  switch (kindOf(s)) {
+    case 'Array': {
+      const d = Array.isArray(v) ? v : valueOrDefault(s, v);
+      if (!Array.isArray(d)) return d;
+      for (let i = 0; i < d.length; i++) d[i] = applyDefaults(s.items ?? {}, d[i]);
+      return d;
+    }
+    case 'Object': {
+      const d = valueOrDefault(s, v);
+      if (!isObjectLike(d)) return d;
+      for (const [key, prop] of Object.entries(s.properties ?? {})) {
+        const pv = applyDefaults(prop, d[key]);
+        if (pv !== undefined) d[key] = pv;
+      }
+      return d;
+    }
+    case 'Record': {
+      const d = valueOrDefault(s, v);
+      if (!isObjectLike(d)) return d;
+      const [pattern, inner] = Object.entries(s.patternProperties!)[0];
+      if (inner.default === undefined) return d;
+      const re = new RegExp(pattern);
+      for (const key of Object.getOwnPropertyNames(d)) if (re.test(key)) d[key] = applyDefaults(inner, d[key]);
+      return d;
+    }
+    case 'Union': {
+      const d = valueOrDefault(s, v);
+      for (const inner of s.anyOf!) {
+        const r = applyDefaults(inner, clone(d));
+        if (!firstError(inner, r, '')) return r;
+      }
+      return d;
+    }
+    default:
+      return valueOrDefault(s, v);
+  }
+}
+
+/** One schema violation: the node, its JSON pointer and the offending value. */
+interface Violation {
+  schema: JSONSchema;
+  path: string;
+  value: unknown;
+}
+
+const escapeKey = (k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1');
+
+function bounds(s: JSONSchema, v: number): boolean {
+  return (
+    (s.exclusiveMaximum === undefined || v < s.exclusiveMaximum) &&
+    (s.exclusiveMinimum === undefined || v > s.exclusiveMinimum) &&
+    (s.maximum === undefined || v <= s.maximum) &&
+    (s.minimum === undefined || v >= s.minimum) &&
+    (s.multipleOf === undefined || v % s.multipleOf === 0)
+  );
+}
+
+/** The first violation in Value.Errors order, or undefined when `v` conforms (Value.Check). */
+export function firstError(s: JSONSchema, v: unknown, path: string): Violation | undefined {
+  const here = (): Violation => ({ schema: s, path, value: v });
+  switch (kindOf(s)) {
+    case 'Object': {
+      if (!isObj(v)) return here();
+      const props = s.properties ?? {};
+      const required = s.required ?? [];
+      const own = Object.getOwnPropertyNames(v);
+      for (const key of required) if (!own.includes(key)) return { schema: props[key], path: `${path}/${escapeKey(key)}`, value: undefined };
+      if (s.additionalProperties === false) {
+        for (const key of own) if (!(key in props)) return { schema: s, path: `${path}/${escapeKey(key)}`, value: v[key] };
+      } else if (typeof s.additionalProperties === 'object') {
+        for (const key of own) {
+          if (key in props) continue;
+          const e = firstError(s.additionalProperties, v[key], `${path}/${escapeKey(key)}`);
+          if (e) return e;
+        }
+      }
+      for (const [key, prop] of Object.entries(props)) {
+        if (!required.includes(key) && v[key] === undefined) continue;
+        const e = firstError(prop, v[key], `${path}/${escapeKey(key)}`);
+        if (e) return e;
+      }
+      return undefined;
+    }
+    case 'Record': {
+      if (!isObj(v)) return here();
+      const [pattern, inner] = Object.entries(s.patternProperties!)[0];
+      const re = new RegExp(pattern);
+      for (const [key, pv] of Object.entries(v)) {
+        if (!re.test(key)) continue;
+        const e = firstError(inner, pv, `${path}/${escapeKey(key)}`);
+        if (e) return e;
+      }
+      return undefined;
+    }
+    case 'Array': {
+      if (!Array.isArray(v)) return here();
+      if ((s.minItems !== undefined && v.length < s.minItems) || (s.maxItems !== undefined && v.length > s.maxItems)) return here();
+      for (let i = 0; i < v.length; i++) {
+        const e = firstError(s.items ?? {}, v[i], `${path}/${i}`);
+        if (e) return e;
+      }
+      return undefined;
+    }
+    case 'String':
+      if (typeof v !== 'string') return here();
+      if (s.minLength !== undefined && v.length < s.minLength) return here();
+      if (s.maxLength !== undefined && v.length > s.maxLength) return here();
+      if (s.pattern !== undefined && !new RegExp(s.pattern).test(v)) return here();
+      return undefined;
+    case 'Integer':
+      return Number.isInteger(v) && bounds(s, v as number) ? undefined : here();
+    case 'Number':
+      return Number.isFinite(v) && bounds(s, v as number) ? undefined : here();
+    case 'Boolean':
+      return typeof v === 'boolean' ? undefined : here();
+    case 'Null':
+      return v === null ? undefined : here();
+    case 'Literal':
+      return v === s.const ? undefined : here();
+    case 'Union':
+      return s.anyOf!.some((m) => !firstError(m, v, path)) ? undefined : here();
+    default:
+      return undefined;
+  }
+}
+
 /** `/ipam/ranges/0/0/subnet` → `ipam.ranges[0][0].subnet`. */
 export function jsonPath(pointer: string): string {
   return pointer
@@ -94,37 +256,35 @@ function describe(v: unknown): string {
   return JSON.stringify(v) ?? String(v);
 }
 
-function schemaReason(schema: TSchema, value: unknown): string {
-  const kind = schema[Kind];
-  const want: Record<string, string> = {
-    String: 'a string',
-    Number: 'a number',
-    Integer: 'an integer',
-    Boolean: 'a boolean',
-    Array: 'a list',
-    Object: 'an object',
-    Record: 'an object',
-  };
-  if (kind === 'Integer' || kind === 'Number') {
-    if (typeof value === 'number') {
-      if (kind === 'Integer' && !Number.isInteger(value)) return `${describe(value)} must be an integer`;
-      const s = schema as { minimum?: number; maximum?: number };
-      if (s.minimum !== undefined && value < s.minimum) return `${describe(value)} must be at least ${s.minimum}`;
-      if (s.maximum !== undefined && value > s.maximum) return `${describe(value)} must be at most ${s.maximum}`;
-    }
+const WANT: Record<string, string> = {
+  String: 'a string',
+  Number: 'a number',
+  Integer: 'an integer',
+  Boolean: 'a boolean',
+  Array: 'a list',
+  Object: 'an object',
+  Record: 'an object',
+};
+
+function schemaReason(schema: JSONSchema, value: unknown): string {
+  const kind = kindOf(schema);
+  if ((kind === 'Integer' || kind === 'Number') && typeof value === 'number') {
+    if (kind === 'Integer' && !Number.isInteger(value)) return `${describe(value)} must be an integer`;
+    if (schema.minimum !== undefined && value < schema.minimum) return `${describe(value)} must be at least ${schema.minimum}`;
+    if (schema.maximum !== undefined && value > schema.maximum) return `${describe(value)} must be at most ${schema.maximum}`;
   }
   if (kind === 'Union') {
-    const lits = (schema as unknown as { anyOf: Array<{ const?: unknown }> }).anyOf.map((m) => m.const).filter((c) => c !== undefined);
+    const lits = schema.anyOf!.map((m) => m.const).filter((c) => c !== undefined);
     if (lits.length) return `${describe(value)} must be one of ${lits.map(describe).join(', ')}`;
   }
-  if (kind === 'Literal') return `${describe(value)} must be ${describe((schema as unknown as { const: unknown }).const)}`;
+  if (kind === 'Literal') return `${describe(value)} must be ${describe(schema.const)}`;
   if (value === undefined) return 'is required';
-  return `${describe(value)} must be ${want[kind] ?? 'valid'}`;
+  return `${describe(value)} must be ${WANT[kind] ?? 'valid'}`;
 }
 
 /** Checks `x-format` strings (CIDR, IP, MAC) below `schema`; throws code 7 naming the path. */
-function checkFormats(schema: TSchema, value: unknown, path: string): void {
-  const s = schema as TSchema & { properties?: Record<string, TSchema>; items?: TSchema; anyOf?: TSchema[]; 'x-format'?: string };
+function checkFormats(schema: JSONSchema, value: unknown, path: string): void {
+  const s = schema;
   const fmt = s['x-format'];
   if (fmt && typeof value === 'string') {
     const ok = fmt === 'cidr' ? !!parseCIDR(value) : fmt === 'ip' ? !!parseIP(value) : /^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$/.test(value);
@@ -135,7 +295,7 @@ function checkFormats(schema: TSchema, value: unknown, path: string): void {
   else if (isObj(value) && s.properties) {
     for (const [k, sub] of Object.entries(s.properties)) if (k in value) checkFormats(sub, value[k], path ? `${path}.${k}` : k);
   } else if (s.anyOf) {
-    for (const m of s.anyOf) if (Check(m, value)) return checkFormats(m, value, path);
+    for (const m of s.anyOf) if (!firstError(m, value, '')) return checkFormats(m, value, path);
   }
 }
 
@@ -156,16 +316,14 @@ export function loadConf<S extends TSchema>(schema: S, stdin: Buffer | string): 
 
 /** The validation half of loadConf, for values that are already parsed. */
 export function validate<S extends TSchema>(schema: S, raw: unknown, base = ''): Static<S> {
-  const value = Default(schema, foldKeys(schema, raw));
-  if (!Check(schema, value)) {
-    const first = Errors(schema, value).First();
-    if (first) {
-      const p = [base, jsonPath(first.path)].filter(Boolean).join('.');
-      throw invalidConfig(p, schemaReason(first.schema, first.value));
-    }
-    throw invalidConfig(base, 'invalid configuration');
+  const s = schema as JSONSchema;
+  const value = applyDefaults(s, foldKeys(s, raw));
+  const first = firstError(s, value, '');
+  if (first) {
+    const p = [base, jsonPath(first.path)].filter(Boolean).join('.');
+    throw invalidConfig(p, schemaReason(first.schema, first.value));
   }
-  checkFormats(schema, value, base);
+  checkFormats(s, value, base);
   return value as Static<S>;
 }
 

@@ -1,39 +1,12 @@
 // bridge configuration: every key of the reference v1.9.1 (§2.1), validated
 // once; cross-field rules and the MAC precedence CNI_ARGS < args.cni < runtimeConfig.
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { validateIfName } from '../../pkg/skel/index.js';
 import { loadArgs } from '../../pkg/types/args.js';
-import { loadConf, MACString, NetConfFields } from '../../pkg/types/conf.js';
+import { loadConf } from '../../pkg/types/conf.js';
 import { CniError, invalidConfig } from '../../pkg/types/error.js';
+import { BridgeConfSchema, type VlanTrunk } from './schema.js';
 
-const VlanTrunkSchema = Type.Object({
-  minID: Type.Optional(Type.Integer()),
-  maxID: Type.Optional(Type.Integer()),
-  id: Type.Optional(Type.Integer()),
-});
-
-export const BridgeConfSchema = Type.Object({
-  ...NetConfFields,
-  bridge: Type.String({ default: 'cni0' }),
-  isGateway: Type.Boolean({ default: false }),
-  isDefaultGateway: Type.Boolean({ default: false }),
-  forceAddress: Type.Boolean({ default: false }),
-  ipMasq: Type.Boolean({ default: false }),
-  ipMasqBackend: Type.Optional(Type.Union([Type.Literal('iptables'), Type.Literal('nftables')])),
-  mtu: Type.Integer({ default: 0, minimum: 0 }),
-  hairpinMode: Type.Boolean({ default: false }),
-  promiscMode: Type.Boolean({ default: false }),
-  vlan: Type.Integer({ default: 0 }),
-  vlanTrunk: Type.Optional(Type.Array(VlanTrunkSchema)),
-  preserveDefaultVlan: Type.Boolean({ default: false }),
-  enabledad: Type.Boolean({ default: false }),
-  macspoofchk: Type.Boolean({ default: false }),
-  disableContainerInterface: Type.Boolean({ default: false }),
-  portIsolation: Type.Boolean({ default: false }),
-  runtimeConfig: Type.Optional(Type.Object({ mac: Type.Optional(MACString()) })),
-  args: Type.Optional(Type.Object({ cni: Type.Optional(Type.Object({ mac: Type.Optional(MACString()) })) })),
-  debugPostIPAMError: Type.Optional(Type.Boolean()),
-});
 
 export type BridgeConf = Static<typeof BridgeConfSchema> & {
   /** Tagged VLAN IDs for the host port, expanded from vlanTrunk. */
@@ -47,7 +20,7 @@ function checkVlanID(path: string, id: number): void {
 }
 
 /** Expands vlanTrunk into a sorted list of distinct IDs. */
-function trunkIDs(trunk: Static<typeof VlanTrunkSchema>[] | undefined): number[] {
+function trunkIDs(trunk: VlanTrunk[] | undefined): number[] {
   const ids = new Set<number>();
   (trunk ?? []).forEach((t, i) => {
     const p = `vlanTrunk[${i}]`;

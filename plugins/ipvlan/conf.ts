@@ -1,20 +1,12 @@
 // ipvlan configuration (§2.4): the master may come from a chained prevResult's
 // single interface, and the addresses from that prevResult when there is no IPAM.
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { IpvlanMode } from '../../pkg/ip/sublink.js';
-import { loadConf, NetConfFields, prevResultOf } from '../../pkg/types/conf.js';
+import { loadConf, prevResultOf } from '../../pkg/types/conf.js';
 import { invalidConfig } from '../../pkg/types/error.js';
+import { IpvlanConfSchema } from './schema.js';
 import type { Result } from '../../pkg/types/result.js';
 
-export const IpvlanConfSchema = Type.Object({
-  ...NetConfFields,
-  master: Type.String({ default: '' }),
-  // "" is the reference's spelling of the default
-  mode: Type.Union([Type.Literal(''), Type.Literal('l2'), Type.Literal('l3'), Type.Literal('l3s')], { default: 'l2' }),
-  mtu: Type.Integer({ default: 0, minimum: 0 }),
-  linkInContainer: Type.Boolean({ default: false }),
-  debugPostIPAMError: Type.Optional(Type.Boolean()),
-});
 
 export type IpvlanConf = Omit<Static<typeof IpvlanConfSchema>, 'mode'> & { mode: IpvlanMode; prev?: Result };
 

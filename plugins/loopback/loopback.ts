@@ -7,7 +7,8 @@ import { Rtnl } from '../../pkg/ip/netlink.js';
 import { addrList } from '../../pkg/ip/route.js';
 import { NetNSNotFoundError, withNetns } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
-import { loadConf, NetConfSchema, prevResultOf } from '../../pkg/types/conf.js';
+import { loadConf, prevResultOf } from '../../pkg/types/conf.js';
+import { NetConfSchema } from '../../pkg/types/schema.js';
 import type { IPConfig, Result } from '../../pkg/types/result.js';
 
 const LO = 'lo';

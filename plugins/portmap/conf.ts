@@ -1,32 +1,15 @@
 // portmap's configuration (reference §2.10): keys, the portMappings capability
 // (keys in any case: containerd sends `HostPort`), cross-field checks, and the
 // per-family description of what to program.
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { parseCIDR, parseIP, type IP } from '../../pkg/ip/addr.js';
 import type { Backend, Family } from '../../pkg/firewall/backend.js';
 import type { PortmapSpec, PortMapping, Protocol } from '../../pkg/firewall/portmap.js';
 import { invalidConfig } from '../../pkg/types/error.js';
-import { loadConf, NetConfFields } from '../../pkg/types/conf.js';
+import { loadConf } from '../../pkg/types/conf.js';
+import { PortmapSchema } from './schema.js';
 import type { Result } from '../../pkg/types/result.js';
 
-const MappingSchema = Type.Object({
-  hostPort: Type.Integer(),
-  containerPort: Type.Integer(),
-  protocol: Type.Optional(Type.String()),
-  hostIP: Type.Optional(Type.String()),
-});
-
-const PortmapSchema = Type.Object({
-  ...NetConfFields,
-  snat: Type.Optional(Type.Boolean()),
-  masqAll: Type.Optional(Type.Boolean()),
-  markMasqBit: Type.Optional(Type.Integer({ minimum: 0, maximum: 31 })),
-  externalSetMarkChain: Type.Optional(Type.String()),
-  conditionsV4: Type.Optional(Type.Array(Type.String())),
-  conditionsV6: Type.Optional(Type.Array(Type.String())),
-  backend: Type.Optional(Type.Union([Type.Literal('iptables'), Type.Literal('nftables')])),
-  runtimeConfig: Type.Optional(Type.Object({ portMappings: Type.Optional(Type.Array(MappingSchema)) })),
-});
 export type RawPortmapConf = Static<typeof PortmapSchema>;
 
 export const DEFAULT_MARK_BIT = 13;

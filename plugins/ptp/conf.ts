@@ -1,15 +1,9 @@
 // ptp configuration (§2.2): IPAM is required.
-import { Type, type Static } from '@sinclair/typebox';
-import { loadConf, NetConfFields } from '../../pkg/types/conf.js';
+import type { Static } from '@sinclair/typebox';
+import { loadConf } from '../../pkg/types/conf.js';
 import { invalidConfig } from '../../pkg/types/error.js';
+import { PtpConfSchema } from './schema.js';
 
-export const PtpConfSchema = Type.Object({
-  ...NetConfFields,
-  ipMasq: Type.Boolean({ default: false }),
-  ipMasqBackend: Type.Optional(Type.Union([Type.Literal('iptables'), Type.Literal('nftables')])),
-  mtu: Type.Integer({ default: 0, minimum: 0 }),
-  debugPostIPAMError: Type.Optional(Type.Boolean()),
-});
 export type PtpConf = Static<typeof PtpConfSchema>;
 
 /** Loads and checks a ptp configuration. */

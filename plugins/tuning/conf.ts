@@ -1,31 +1,16 @@
 // tuning's configuration (reference §2.9): the keys, the merge of config <
 // CNI_ARGS < runtimeConfig < args.cni, the sysctl key rules and the allow-list.
 import { readFileSync } from 'node:fs';
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { CniError, ErrCode, invalidConfig } from '../../pkg/types/error.js';
 import { loadArgs } from '../../pkg/types/args.js';
-import { MACString, NetConfFields, validate } from '../../pkg/types/conf.js';
+import { validate } from '../../pkg/types/conf.js';
+import { TuningArgsSchema, TuningSchema } from './schema.js';
 
 /** The reference's allow-list; `CNI_TS_TUNING_ALLOWLIST` overrides the path (tests). */
 export const DEFAULT_ALLOWLIST = '/etc/cni/tuning/allowlist.conf';
 export const DEFAULT_DATA_DIR = '/run/cni/tuning';
 
-const Settings = {
-  sysctl: Type.Optional(Type.Record(Type.String(), Type.String())),
-  mac: Type.Optional(MACString()),
-  promisc: Type.Optional(Type.Boolean()),
-  mtu: Type.Optional(Type.Integer({ minimum: 0 })),
-  allmulti: Type.Optional(Type.Boolean()),
-  txQLen: Type.Optional(Type.Integer({ minimum: 0 })),
-};
-
-const TuningSchema = Type.Object({
-  ...NetConfFields,
-  ...Settings,
-  dataDir: Type.Optional(Type.String()),
-  runtimeConfig: Type.Optional(Type.Object({ mac: Type.Optional(MACString()) })),
-  args: Type.Optional(Type.Object({ cni: Type.Optional(Type.Object(Settings)) })),
-});
 type RawConf = Static<typeof TuningSchema>;
 
 /** One sysctl to write: the key as configured and the /proc/sys-relative path. */
@@ -160,7 +145,7 @@ export function loadTuningConf(stdin: Buffer, ifName: string, cniArgs: string): 
   const raw = parseTuningConf(stdin);
   const a = raw.args?.cni ?? {};
   const envMAC = loadArgs(cniArgs, ['MAC']).MAC;
-  if (envMAC !== undefined) validate(Type.Object({ MAC: MACString() }), { MAC: envMAC }, 'CNI_ARGS');
+  if (envMAC !== undefined) validate(TuningArgsSchema, { MAC: envMAC }, 'CNI_ARGS');
   // MAC precedence (reference §2.9, unlike bridge): conf < CNI_ARGS < runtimeConfig < args.cni.
   const mac = a.mac ?? raw.runtimeConfig?.mac ?? envMAC ?? raw.mac;
   // args.cni.sysctl entries are merged over the config's (the reference panics here without a config map).

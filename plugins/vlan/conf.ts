@@ -1,16 +1,9 @@
 // vlan configuration (§2.5): master and IPAM are required, vlanId 0..4094.
-import { Type, type Static } from '@sinclair/typebox';
-import { loadConf, NetConfFields } from '../../pkg/types/conf.js';
+import type { Static } from '@sinclair/typebox';
+import { loadConf } from '../../pkg/types/conf.js';
 import { invalidConfig } from '../../pkg/types/error.js';
+import { VlanConfSchema } from './schema.js';
 
-export const VlanConfSchema = Type.Object({
-  ...NetConfFields,
-  master: Type.String(),
-  vlanId: Type.Integer({ default: 0, minimum: 0, maximum: 4094 }),
-  mtu: Type.Integer({ default: 0 }),
-  linkInContainer: Type.Boolean({ default: false }),
-  debugPostIPAMError: Type.Optional(Type.Boolean()),
-});
 export type VlanConf = Static<typeof VlanConfSchema>;
 
 /**

@@ -1,45 +1,18 @@
 // host-local configuration (reference §2.7): the `ipam` object, the legacy
 // single-range shorthand, `runtimeConfig.ipRanges` / `ips`, `args.cni.ips` and
 // CNI_ARGS `IP=`. Validated once; every error is code 7 naming the JSON path.
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { ipToBigInt, lastOf, networkOf, parseCIDR, parseIP, formatIP, type IP } from '../../ip/addr.js';
 import { loadArgs } from '../../types/args.js';
-import { CIDRString, IPString, loadConf, NetConfFields, RouteSchema } from '../../types/conf.js';
+import { loadConf } from '../../types/conf.js';
 import { CniError, ErrCode, invalidConfig } from '../../types/error.js';
 import type { Route } from '../../types/result.js';
 import { versionAtLeast } from '../../types/version.js';
+import { HostLocalConfSchema, type RawRange } from './schema.js';
 import { ipString, rangesOverlap, rangeString, type Range, type RangeSet } from './range.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
 
-const RangeFields = {
-  subnet: CIDRString(),
-  rangeStart: Type.Optional(IPString()),
-  rangeEnd: Type.Optional(IPString()),
-  gateway: Type.Optional(IPString()),
-};
-const RangeSchema = Type.Object(RangeFields);
-const RangeSetsSchema = Type.Array(Type.Array(RangeSchema));
-type RawRange = Static<typeof RangeSchema>;
-
-export const HostLocalIPAMSchema = Type.Object({
-  type: Type.Optional(Type.String()),
-  subnet: Type.Optional(CIDRString()),
-  rangeStart: Type.Optional(IPString()),
-  rangeEnd: Type.Optional(IPString()),
-  gateway: Type.Optional(IPString()),
-  ranges: Type.Optional(RangeSetsSchema),
-  routes: Type.Optional(Type.Array(RouteSchema)),
-  dataDir: Type.Optional(Type.String()),
-  resolvConf: Type.Optional(Type.String()),
-});
-
-export const HostLocalConfSchema = Type.Object({
-  ...NetConfFields,
-  ipam: Type.Optional(HostLocalIPAMSchema),
-  runtimeConfig: Type.Optional(Type.Object({ ipRanges: Type.Optional(RangeSetsSchema), ips: Type.Optional(Type.Array(Type.String())) })),
-  args: Type.Optional(Type.Object({ cni: Type.Optional(Type.Object({ ips: Type.Optional(Type.Array(Type.String())) })) })),
-});
 
 /** Everything an ADD/DEL/CHECK/GC/STATUS needs, canonical. */
 export interface HostLocalConf {
