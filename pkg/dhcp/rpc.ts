@@ -150,7 +150,14 @@ export function cmdArgsGobType(args: CmdArgs): StructType {
  */
 export function serveDHCP(server: Server, handlers: { allocate(args: CmdArgs): Promise<Result>; release(args: CmdArgs): Promise<void> }): void {
   serveNetRPC(server, {
-    'DHCP.Allocate': async (arg) => resultToGob(await handlers.allocate(cmdArgsFromGob(arg))),
+    'DHCP.Allocate': async (arg) => {
+      const result = await handlers.allocate(cmdArgsFromGob(arg));
+      try {
+        return resultToGob(result);
+      } catch (e) {
+        throw new Error(`failed to encode the result: ${(e as Error).message}`, { cause: e });
+      }
+    },
     'DHCP.Release': async (arg): Promise<Reply> => {
       await handlers.release(cmdArgsFromGob(arg));
       return { type: emptyStructType, value: {} };
