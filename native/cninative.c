@@ -595,6 +595,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"spawnWait", NULL, js_spawnwait, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  { extern void cni_packet_init(napi_env, napi_value); cni_packet_init(env, exports); } // native/packet.c: AF_PACKET sockets for dhcp
   return exports;
 }
 

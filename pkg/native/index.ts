@@ -32,6 +32,12 @@ export interface Native {
   spawnStart(file: string, argv: string[], env: string[] | null, input: Buffer, timeoutMs: number, overrides?: string[]): SpawnHandle;
   /** Joins a spawnStart run (once per handle). */
   spawnWait(handle: SpawnHandle): SpawnResult;
+  /** native/packet.c: a raw Ethernet socket on `ifindex` in the calling thread's netns; DHCP client frames (UDP to port 68) go to `onFrame` on the event loop. */
+  packetOpen(ifindex: number, onFrame: (frame: Buffer) => void): number;
+  /** One whole Ethernet frame out of a packetOpen socket's interface. */
+  packetSend(fd: number, frame: Buffer): number;
+  /** Stops delivering frames and closes a packetOpen socket. */
+  packetClose(fd: number): void;
 }
 
 /** An opaque running spawnStart job. */

@@ -1,0 +1,218 @@
+// AF_PACKET sockets for the dhcp daemon. A DHCP client has no address during
+// DISCOVER/REQUEST, and servers unicast OFFER/ACK to the offered address at the
+// link layer, which no UDP socket receives: the daemon sends and receives whole
+// Ethernet frames on the container's interface instead (frames are built and
+// parsed in TypeScript, pkg/dhcp/message.ts).
+//
+// A socket is opened by the calling thread, so inside the namespace the main
+// thread has setns'ed into; it then keeps working from any thread. Reception is
+// a libuv poll handle on the event loop: no thread blocks, however many leases
+// the daemon maintains. Each matching frame is handed to a JS callback.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <node_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+struct pkt_watch {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref cb;
+  napi_async_context ctx;
+  int fd;
+  struct pkt_watch *next;
+};
+
+static struct pkt_watch *watches;
+
+static const char *pkt_errno_name(int e) {
+  switch (e) {
+  case EPERM: return "EPERM";
+  case EACCES: return "EACCES";
+  case EBADF: return "EBADF";
+  case EINVAL: return "EINVAL";
+  case ENODEV: return "ENODEV";
+  case ENXIO: return "ENXIO";
+  case ENETDOWN: return "ENETDOWN";
+  case ENOBUFS: return "ENOBUFS";
+  case EAGAIN: return "EAGAIN";
+  case EMSGSIZE: return "EMSGSIZE";
+  case ENOMEM: return "ENOMEM";
+  default: return "EUNKNOWN";
+  }
+}
+
+static napi_value pkt_throw(napi_env env, const char *syscall, int e) {
+  napi_value msg, err, num, code;
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s: %s", syscall, strerror(e));
+  napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &msg);
+  napi_create_string_utf8(env, pkt_errno_name(e), NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, msg, &err);
+  napi_create_int32(env, e, &num);
+  napi_set_named_property(env, err, "errno", num);
+  napi_set_named_property(env, err, "code", code);
+  napi_throw(env, err);
+  return NULL;
+}
+
+// Accepts IPv4 UDP to port 68 that is not a later fragment (tcpdump's
+// "udp dst port 68" on an Ethernet socket).
+static struct sock_filter dhcp_client_filter[] = {
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 8),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, 0, 6),
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20),
+    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 4, 0),
+    BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 14),
+    BPF_STMT(BPF_LD | BPF_H | BPF_IND, 16),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 68, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, 0x40000),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+};
+
+static void on_closed(uv_handle_t *h) {
+  struct pkt_watch *w = h->data;
+  close(w->fd);
+  free(w);
+}
+
+static void on_readable(uv_poll_t *h, int status, int events) {
+  struct pkt_watch *w = h->data;
+  napi_env env = w->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  unsigned char frame[4096];
+  // Bounded: a flood on the interface must not starve the event loop.
+  for (int i = 0; i < 64 && w->cb; i++) {
+    struct sockaddr_ll from;
+    socklen_t fromlen = sizeof from;
+    ssize_t n = recvfrom(w->fd, frame, sizeof frame, MSG_DONTWAIT, (struct sockaddr *)&from, &fromlen);
+    if (n < 0) break;
+    // our own transmissions are looped back to packet sockets
+    if (from.sll_pkttype == PACKET_OUTGOING) continue;
+    napi_value buf, cb, recv;
+    if (napi_create_buffer_copy(env, (size_t)n, frame, NULL, &buf) != napi_ok) break;
+    napi_get_reference_value(env, w->cb, &cb);
+    napi_get_global(env, &recv);
+    if (napi_make_callback(env, w->ctx, recv, cb, 1, &buf, NULL) == napi_pending_exception) {
+      napi_value exc;
+      napi_get_and_clear_last_exception(env, &exc);
+      napi_fatal_exception(env, exc);
+      break;
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+// packetOpen(ifindex, onFrame) -> fd: a raw Ethernet socket on ifindex, filtered
+// to DHCP client traffic, whose frames go to onFrame(buffer) on the event loop.
+static napi_value js_packet_open(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t ifindex = 0;
+  napi_valuetype t;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &ifindex) != napi_ok || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
+    return pkt_throw(env, "packetOpen", EINVAL);
+  }
+  // Protocol 0 receives nothing until bind: the filter is in place before the first frame queues.
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return pkt_throw(env, "socket", errno);
+  struct sock_fprog prog = {.len = sizeof dhcp_client_filter / sizeof dhcp_client_filter[0], .filter = dhcp_client_filter};
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) {
+    int e = errno;
+    close(fd);
+    return pkt_throw(env, "setsockopt(SO_ATTACH_FILTER)", e);
+  }
+  struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP), .sll_ifindex = ifindex};
+  if (bind(fd, (struct sockaddr *)&sll, sizeof sll) != 0) {
+    int e = errno;
+    close(fd);
+    return pkt_throw(env, "bind", e);
+  }
+  uv_loop_t *loop;
+  struct pkt_watch *w = calloc(1, sizeof *w);
+  if (!w) {
+    close(fd);
+    return pkt_throw(env, "packetOpen", ENOMEM);
+  }
+  w->env = env;
+  w->fd = fd;
+  napi_value name, resource;
+  napi_create_string_utf8(env, "cni-ts:packet", NAPI_AUTO_LENGTH, &name);
+  napi_create_object(env, &resource);
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &w->poll, fd) != 0) {
+    close(fd);
+    free(w);
+    return pkt_throw(env, "uv_poll_init", EINVAL);
+  }
+  w->poll.data = w;
+  napi_create_reference(env, argv[1], 1, &w->cb);
+  napi_async_init(env, resource, name, &w->ctx);
+  uv_poll_start(&w->poll, UV_READABLE, on_readable);
+  w->next = watches;
+  watches = w;
+  napi_value r;
+  napi_create_int32(env, fd, &r);
+  return r;
+}
+
+// packetSend(fd, frame): one whole Ethernet frame out of the bound interface.
+static napi_value js_packet_send(napi_env env, napi_callback_info info) {
+  size_t argc = 2, len = 0;
+  napi_value argv[2];
+  void *data = NULL;
+  int32_t fd = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
+    return pkt_throw(env, "packetSend", EINVAL);
+  }
+  ssize_t n;
+  do n = send(fd, data, len, 0); while (n < 0 && errno == EINTR);
+  if (n < 0) return pkt_throw(env, "send", errno);
+  napi_value r;
+  napi_create_int32(env, (int32_t)n, &r);
+  return r;
+}
+
+// packetClose(fd): stops the poll handle, drops the callback and closes the
+// socket (after libuv has let go of it). Unknown fds are ignored.
+static napi_value js_packet_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc >= 1) napi_get_value_int32(env, argv[0], &fd);
+  for (struct pkt_watch **p = &watches; *p; p = &(*p)->next) {
+    struct pkt_watch *w = *p;
+    if (w->fd != fd) continue;
+    *p = w->next;
+    uv_poll_stop(&w->poll);
+    napi_delete_reference(env, w->cb);
+    w->cb = NULL;
+    napi_async_destroy(env, w->ctx);
+    uv_close((uv_handle_t *)&w->poll, on_closed);
+    break;
+  }
+  return NULL;
+}
+
+/** Adds packetOpen, packetSend and packetClose to the addon's exports (called from init()). */
+void cni_packet_init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"packetOpen", NULL, js_packet_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"packetSend", NULL, js_packet_send, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"packetClose", NULL, js_packet_close, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}
