@@ -13,7 +13,7 @@
 // veth, sysctls, iptables and all, without touching the machine. With
 // CNI_TS_TRAIN_VERSION_ONLY (no root), only VERSION is trained.
 'use strict';
-const { spawn } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -52,6 +52,9 @@ fs.writeFileSync(
   { mode: 0o755 },
 );
 
+/** The parent link the sub-link plugins train on: a veth in the trainer's own (throw-away) namespace. */
+const MASTER = 'train-m0';
+
 async function runOnce(name, env, conf) {
   for (const k of Object.keys(process.env)) if (k.startsWith('CNI_') && k !== 'CNI_TS_NATIVE') delete process.env[k];
   Object.assign(process.env, env);
@@ -87,6 +90,13 @@ function confFor(name) {
       return { ...base, sysctl: { 'net.ipv4.conf.eth0.arp_notify': '1' }, mtu: 1400, promisc: true, dataDir: path.join(scratch, 'tuning') };
     case 'portmap':
       return { ...base, runtimeConfig: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] } };
+    // on the veth MASTER (a kernel without ipvlan or 8021q trains up to the link creation)
+    case 'macvlan':
+      return { ...base, master: MASTER, mode: 'bridge', ipam };
+    case 'ipvlan':
+      return { ...base, master: MASTER, ipam };
+    case 'vlan':
+      return { ...base, master: MASTER, vlanId: 100, ipam };
     default:
       return base;
   }
@@ -114,6 +124,8 @@ async function del(name, env, conf, prev) {
   for (const name of plugins) await runOnce(name, { CNI_COMMAND: 'VERSION' }, '');
   if (!versionOnly) {
     const sleeper = spawn('unshare', ['-n', 'sleep', '120'], { stdio: 'ignore' });
+    execFileSync('ip', ['link', 'add', MASTER, 'type', 'veth', 'peer', 'name', 'train-m1']);
+    execFileSync('ip', ['link', 'set', MASTER, 'up']);
     await new Promise((r) => setTimeout(r, 100));
     const env = { CNI_CONTAINERID: 'train', CNI_NETNS: `/proc/${sleeper.pid}/ns/net`, CNI_IFNAME: 'eth0', CNI_PATH: ipamDir };
     try {

@@ -1,7 +1,7 @@
-// bridge ADD / CHECK / DEL latency, ours vs Debian's /usr/lib/cni/bridge, in one
-// run, both with Debian's host-local as IPAM, spec 1.0.0, in scratch netns
-// (cnits-bench-*), plus a bare `node -e 0` start-up for reference, all three
-// interleaved round by round.
+// ADD / CHECK / DEL latency of the interface plugins (bridge, ptp, macvlan;
+// BENCH_PLUGINS picks), ours vs Debian's /usr/lib/cni/<plugin>, in one run, both
+// with Debian's host-local as IPAM, spec 1.0.0, in scratch netns (cnits-bench-*),
+// plus a bare `node -e 0` start-up for reference, all interleaved round by round.
 // hyperfine 1.15 cannot feed stdin to a command without a shell (-N has no
 // --input), and CHECK needs the ADD's result, so each command is timed here
 // with spawnSync around the bare process: the same harness for both plugins.
@@ -14,6 +14,15 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..',
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const WARMUP = 3;
 const REF = '/usr/lib/cni';
+const PLUGINS = (process.env.BENCH_PLUGINS ?? 'bridge,ptp,macvlan').split(',');
+/** macvlan's parent: a veth made in the scratch host namespace. */
+const MASTER = 'cnitsbm0';
+
+interface Row {
+  add: number;
+  check: number;
+  del: number;
+}
 
 interface Timing {
   add: number[];
@@ -33,9 +42,24 @@ function timed(file: string, args: string[], env: NodeJS.ProcessEnv, input: stri
   return { ms, stdout: r.stdout, code: r.status ?? -1 };
 }
 
-/** One ADD, CHECK, DEL cycle of `bin`, inside the host netns; times in ms. */
-function cycle(bin: string, ctrPath: string, ipamDir: string, dataDir: string, bridge: string): { add: number; check: number; del: number } {
-  const conf = { cniVersion: '1.0.0', name: `bench-${path.basename(path.dirname(bin))}`, type: 'bridge', bridge, isGateway: true, ipam: { type: 'host-local', dataDir, subnet: '10.220.250.0/24' } };
+/** The network each implementation (0 ours, 1 Go's) of `plugin` is timed on. */
+function confFor(plugin: string, impl: number, dataDir: string): object {
+  const base = { cniVersion: '1.0.0', name: `bench-${plugin}-${impl}`, type: plugin };
+  const ipam = (subnet: string) => ({ type: 'host-local', dataDir, subnet });
+  switch (plugin) {
+    case 'bridge':
+      return { ...base, bridge: `cnitsbrb${impl}`, isGateway: true, ipam: ipam('10.220.250.0/24') };
+    case 'ptp':
+      return { ...base, ipam: ipam('10.220.251.0/24') };
+    case 'macvlan':
+      return { ...base, master: MASTER, ipam: ipam('10.220.252.0/24') };
+    default:
+      throw new Error(`no benchmark network for ${plugin}`);
+  }
+}
+
+/** One ADD, CHECK, DEL cycle of `bin` with `conf`, inside the host netns; times in ms. */
+function cycle(bin: string, conf: object, ctrPath: string, ipamDir: string): { add: number; check: number; del: number } {
   const env = (command: string) => ({ PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: 'bench', CNI_NETNS: ctrPath, CNI_IFNAME: 'eth0', CNI_PATH: ipamDir });
   const add = timed(bin, [], env('ADD'), JSON.stringify(conf));
   if (add.code !== 0) throw new Error(`${bin} ADD failed: ${add.stdout}`);
@@ -52,9 +76,12 @@ function cycle(bin: string, ctrPath: string, ipamDir: string, dataDir: string, b
  */
 function inner(): void {
   const [ctrPath, ipamDir, dataDir] = process.argv.slice(3);
+  execFileSync('ip', ['link', 'add', MASTER, 'type', 'veth', 'peer', 'name', 'cnitsbm1']);
+  execFileSync('ip', ['link', 'set', MASTER, 'up']);
   const node: number[] = [];
-  const ours: Timing = { add: [], check: [], del: [] };
-  const theirs: Timing = { add: [], check: [], del: [] };
+  const empty = (): Timing => ({ add: [], check: [], del: [] });
+  const ours = new Map(PLUGINS.map((p) => [p, empty()]));
+  const theirs = new Map(PLUGINS.map((p) => [p, empty()]));
   const keep = (t: Timing, c: { add: number; check: number; del: number }) => {
     t.add.push(c.add);
     t.check.push(c.check);
@@ -62,25 +89,27 @@ function inner(): void {
   };
   for (let i = 0; i < WARMUP + RUNS; i++) {
     const n = timed(process.execPath, ['-e', '0'], { PATH: process.env.PATH }, '');
-    const o = cycle(path.join(root, 'bin', 'bridge'), ctrPath, ipamDir, dataDir, 'cnitsbrb0');
-    const t = cycle(path.join(REF, 'bridge'), ctrPath, ipamDir, dataDir, 'cnitsbrb1');
-    if (i < WARMUP) continue;
-    node.push(n.ms);
-    keep(ours, o);
-    keep(theirs, t);
+    if (i >= WARMUP) node.push(n.ms);
+    for (const p of PLUGINS) {
+      const o = cycle(path.join(root, 'bin', p), confFor(p, 0, dataDir), ctrPath, ipamDir);
+      const t = cycle(path.join(REF, p), confFor(p, 1, dataDir), ctrPath, ipamDir);
+      if (i < WARMUP) continue;
+      keep(ours.get(p)!, o);
+      keep(theirs.get(p)!, t);
+    }
   }
   const m = (t: Timing) => ({ add: median(t.add), check: median(t.check), del: median(t.del) });
-  process.stdout.write(JSON.stringify({ node: median(node), ours: m(ours), theirs: m(theirs) }));
+  process.stdout.write(JSON.stringify({ node: median(node), plugins: PLUGINS.map((p) => ({ plugin: p, ours: m(ours.get(p)!), theirs: m(theirs.get(p)!) })) }));
 }
 
 function outer(): void {
-  for (const f of [path.join(root, 'bin', 'bridge'), path.join(REF, 'bridge'), path.join(REF, 'host-local')]) {
+  for (const f of [...PLUGINS.flatMap((p) => [path.join(root, 'bin', p), path.join(REF, p)]), path.join(REF, 'host-local')]) {
     if (!fs.existsSync(f)) throw new Error(`${f} missing (make build; apt-get install containernetworking-plugins)`);
   }
   const tag = `${process.pid}`;
   const hostNs = `cnits-bench-h${tag}`;
   const ctrNs = `cnits-bench-c${tag}`;
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cnits-bench-br-'));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cnits-bench-if-'));
   const ipamDir = path.join(tmp, 'ipam');
   fs.mkdirSync(ipamDir);
   fs.symlinkSync(path.join(REF, 'host-local'), path.join(ipamDir, 'host-local'));
@@ -96,17 +125,20 @@ function outer(): void {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const r = JSON.parse(out);
-    const row = (what: string, o: { add: number; check: number; del: number }) =>
-      `| ${what} | ${o.add.toFixed(1)} | ${o.check.toFixed(1)} | ${o.del.toFixed(1)} | ${(o.add + o.check + o.del).toFixed(1)} |\n`;
-    const over = { add: r.ours.add - r.node, check: r.ours.check - r.node, del: r.ours.del - r.node };
-    process.stdout.write(`\nbridge (isGateway, host-local, spec 1.0.0), median of ${RUNS} runs, ms; node -e 0 = ${r.node.toFixed(1)} ms\n`);
+    const r = JSON.parse(out) as { node: number; plugins: Array<{ plugin: string; ours: Row; theirs: Row }> };
+    const row = (what: string, o: Row) => `| ${what} | ${o.add.toFixed(1)} | ${o.check.toFixed(1)} | ${o.del.toFixed(1)} | ${(o.add + o.check + o.del).toFixed(1)} |\n`;
+    process.stdout.write(`\ninterface plugins (host-local IPAM, spec 1.0.0), median of ${RUNS} interleaved rounds, ms; node -e 0 = ${r.node.toFixed(1)} ms\n`);
     process.stdout.write('| plugin | ADD | CHECK | DEL | total |\n|---|---|---|---|---|\n');
-    process.stdout.write(row('cni-ts bin/bridge', r.ours));
-    process.stdout.write(row('Go /usr/lib/cni/bridge 1.1.1', r.theirs));
-    process.stdout.write(row('cni-ts minus node -e 0', over));
-    const ok = over.add <= r.theirs.add && over.check <= r.theirs.check && over.del <= r.theirs.del;
-    process.stdout.write(`target (ours above bare Node start-up <= Go's whole time): ${ok ? 'met' : 'NOT met'}\n`);
+    const verdicts: string[] = [];
+    for (const { plugin, ours, theirs } of r.plugins) {
+      const over = { add: ours.add - r.node, check: ours.check - r.node, del: ours.del - r.node };
+      process.stdout.write(row(`cni-ts bin/${plugin}`, ours));
+      process.stdout.write(row(`Go /usr/lib/cni/${plugin} 1.1.1`, theirs));
+      process.stdout.write(row(`cni-ts ${plugin} minus node -e 0`, over));
+      const ok = over.add <= theirs.add && over.check <= theirs.check && over.del <= theirs.del;
+      verdicts.push(`${plugin} ${ok ? 'met' : 'NOT met'}`);
+    }
+    process.stdout.write(`target (ours above bare Node start-up <= Go's whole time): ${verdicts.join(', ')}\n`);
   } finally {
     spawnSync('ip', ['netns', 'del', ctrNs]);
     spawnSync('ip', ['netns', 'del', hostNs]);
