@@ -34,12 +34,16 @@ function errnoName(errno: number): string {
 export class NetlinkError extends Error {
   readonly errno: number;
   readonly code: string;
+  /** The kernel's answer alone ("file exists (extack)"), for callers that describe the request themselves. */
+  readonly reason: string;
   constructor(errno: number, what: string, extack?: string) {
     const code = errnoName(errno);
-    super(`${what}: ${errnoText(errno)}${extack ? ` (${extack})` : ''}`);
+    const reason = `${errnoText(errno)}${extack ? ` (${extack})` : ''}`;
+    super(`${what}: ${reason}`);
     this.name = 'NetlinkError';
     this.errno = errno;
     this.code = code;
+    this.reason = reason;
   }
 }
 

@@ -3,7 +3,7 @@
 // IPv6 settling, routes with priority/table/scope.
 import { familyOf, formatCIDR, formatIP, parseCIDR, parseIP, type IP } from '../ip/addr.js';
 import { IF_OPER_UP, linkByName, linkSet } from '../ip/link.js';
-import { Rtnl } from '../ip/netlink.js';
+import { NetlinkError, Rtnl } from '../ip/netlink.js';
 import { addrAdd, addrList, IFA_F_DADFAILED, IFA_F_TENTATIVE, routeAdd } from '../ip/route.js';
 import { readSysctl, writeSysctl, type NetNS } from '../ns/index.js';
 import type { Result } from '../types/result.js';
@@ -100,7 +100,7 @@ export async function configureIface(ns: NetNS, ifName: string, result: Result):
       try {
         routeAdd(nl, { dst, gw, oif: link.index, priority: r.priority, table: r.table, scope: r.scope });
       } catch (e) {
-        throw new Error(`failed to add route '${formatCIDR(dst)}${gw ? ` via ${formatIP(gw)}` : ''} dev ${ifName}': ${(e as Error).message}`, { cause: e });
+        throw new Error(`failed to add route '${formatCIDR(dst)}${gw ? ` via ${formatIP(gw)}` : ''} dev ${ifName}': ${e instanceof NetlinkError ? e.reason : (e as Error).message}`, { cause: e });
       }
     }
   } finally {

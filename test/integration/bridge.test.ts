@@ -439,6 +439,17 @@ describe('bridge', { skip }, () => {
     assert.deepEqual(links(host).map((l) => l.ifname), ['lo']);
   });
 
+  it('isDefaultGateway with an IPAM default route: the reference\'s "file exists" error, one message, and nothing left (Debian leaves the link, route and reservation)', { skip: !haveRefHostLocal && 'Debian host-local missing' }, () => {
+    const net = `brdg${n}`;
+    const r = run('ADD', { cniVersion: '1.0.0', name: net, type: 'bridge', bridge: `cnitsbr${n}`, isDefaultGateway: true, ipam: { type: 'host-local', dataDir: dirs.dataDir, subnet: `10.220.${n}.0/24`, routes: [{ dst: '0.0.0.0/0' }] } });
+    assert.equal(r.code, 1);
+    assert.equal(r.json.code, 999);
+    assert.equal(r.json.msg, `failed to add route '0.0.0.0/0 via 10.220.${n}.1 dev eth0': file exists`);
+    assert.deepEqual(links(ctr).map((l) => l.ifname), ['lo']);
+    assert.deepEqual(links(host).map((l) => l.ifname).filter((l) => l.startsWith('veth')), []);
+    assert.deepEqual(hostLocalReservations(dirs.dataDir, net), []);
+  });
+
   it('GC removes masquerade rules and IPAM reservations of attachments not in the valid list; STATUS delegates to IPAM', () => {
     const script = fakeScript(dirs.tmp, { result: { cniVersion: '1.1.0', ips: [{ address: `10.220.${n}.9/24`, gateway: `10.220.${n}.1` }] } });
     const net = `brgc${n}`;
