@@ -180,10 +180,6 @@ export function parseResult(raw: unknown, fallbackVersion: string, path = 'prevR
   return out;
 }
 
-function dnsIsEmpty(d: DNS | undefined): boolean {
-  return !d || (!d.nameservers?.length && !d.domain && !d.search?.length && !d.options?.length);
-}
-
 function routeOut(r: Route): Record<string, unknown> {
   const o: Record<string, unknown> = { dst: r.dst };
   if (r.gw) o.gw = r.gw;
@@ -258,7 +254,8 @@ export function convertResult(result: Result, to: string): Record<string, unknow
     });
   }
   if (result.routes?.length) out.routes = result.routes.map(routeOut);
-  if (!dnsIsEmpty(result.dns)) out.dns = dnsOut(result.dns!);
+  // Go's result types hold DNS as a struct, which encoding/json never omits: `"dns": {}` when empty
+  out.dns = result.dns ? dnsOut(result.dns) : {};
   return out;
 }
 

@@ -99,7 +99,7 @@ describe('ipvlan', { skip }, () => {
     assert.equal(add.code, 0, add.stdout + add.stderr);
     assert.deepEqual(add.json.interfaces.map((i: any) => i.name), ['eth0']);
     assert.deepEqual(add.json.ips, [{ address: `10.231.${n}.5/24`, gateway: `10.231.${n}.1`, interface: 0 }]);
-    assert.equal(add.json.dns, undefined, 'dns is the config\'s, not the prevResult\'s');
+    assert.deepEqual(add.json.dns, {}, 'dns is the config\'s, not the prevResult\'s');
     assert.deepEqual(addrs(ctr, 'eth0', 4), [`10.231.${n}.5/24`]);
     assert.equal(link(ctr, 'eth0').linkinfo.info_data.mode, 'l3');
     const ref = run('ADD', { ...conf, prevResult: { ...prevResult, ips: [{ ...prevResult.ips[0], address: `10.231.${n}.6/24` }] } }, { bin: REF, ns: ctr2 });

@@ -139,7 +139,7 @@ describe('libcni request configuration', () => {
     assert.deepEqual(conf.extra, { keep: 1 });
     assert.deepEqual(conf.capabilities, { portMappings: true, mac: false, bandwidth: true }, 'libcni keeps capabilities');
     assert.deepEqual(conf.runtimeConfig, { portMappings: [{ hostPort: 8080 }] });
-    assert.deepEqual(conf.prevResult, { cniVersion: '1.0.0', ips: [{ address: '10.240.0.2/24' }] });
+    assert.deepEqual(conf.prevResult, { cniVersion: '1.0.0', ips: [{ address: '10.240.0.2/24' }], dns: {} });
     const plain = buildOneConfig(list, { ...list.plugins[0], capabilities: {} }, undefined, rt);
     assert.ok(!('runtimeConfig' in plain) && !('prevResult' in plain));
     assert.equal(list.plugins[0].raw.name, 'ignored', 'the loaded plugin object is not mutated');
@@ -244,7 +244,7 @@ describe('libcni lifecycle against fake plugins', () => {
     });
     assert.equal(one.conf.prevResult, undefined);
     assert.equal(one.conf.runtimeConfig, undefined, 'one has no enabled capability');
-    assert.deepEqual(two.conf.prevResult, { cniVersion: '1.1.0', ips: [{ address: '10.240.1.2/24' }] });
+    assert.deepEqual(two.conf.prevResult, { cniVersion: '1.1.0', ips: [{ address: '10.240.1.2/24' }], dns: {} });
     assert.deepEqual(two.conf.runtimeConfig, { portMappings: [{ hostPort: 80, containerPort: 8080, protocol: 'tcp' }] });
     assert.equal(two.conf.name, 'fakenet');
 
@@ -262,7 +262,7 @@ describe('libcni lifecycle against fake plugins', () => {
     assert.equal(cached.netns, '/var/run/netns/ctr1');
     assert.deepEqual(cached.cniArgs, [['IgnoreUnknown', '1']]);
     assert.deepEqual(cached.capabilityArgs, rt('x').capabilityArgs);
-    assert.deepEqual(cached.result, { cniVersion: '1.1.0', ips: [{ address: '10.240.1.2/24' }, { address: '10.240.2.2/24' }] });
+    assert.deepEqual(cached.result, { cniVersion: '1.1.0', ips: [{ address: '10.240.1.2/24' }, { address: '10.240.2.2/24' }], dns: {} });
     assert.ok(!text.includes('\n'), 'compact JSON as Go json.Marshal');
   });
 

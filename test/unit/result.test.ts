@@ -110,10 +110,10 @@ describe('convertResult from the 1.1.0 shape', () => {
     });
   }
 
-  it('dns is omitted when empty from 0.3.0 on, and always present (maybe {}) in 0.1.0/0.2.0', () => {
+  it('dns is always present, {} when empty, in every version (Go marshals its DNS struct even when empty)', () => {
     const base: Result = { cniVersion: '1.1.0', ips: [{ address: '10.250.0.2/24' }] };
     for (const dns of [undefined, {}, { nameservers: [], search: [], options: [], domain: '' }]) {
-      for (const v of [...MIDDLE, ...CURRENT]) assert.ok(!('dns' in convertResult({ ...base, dns }, v)), `${v} ${JSON.stringify(dns)}`);
+      for (const v of [...MIDDLE, ...CURRENT]) assert.deepEqual(convertResult({ ...base, dns }, v).dns, {}, `${v} ${JSON.stringify(dns)}`);
       for (const v of LEGACY) assert.deepEqual(convertResult({ ...base, dns }, v).dns, {});
     }
     const partial = convertResult({ ...base, dns: { nameservers: [], domain: 'x.org', search: [] } }, '1.0.0');
@@ -122,8 +122,8 @@ describe('convertResult from the 1.1.0 shape', () => {
 
   it('empty lists and zero values are omitted (omitempty); table 0 and scope 0 are kept (pointers in Go)', () => {
     const r: Result = { cniVersion: '1.1.0', interfaces: [], ips: [{ address: '10.250.0.2/24', gateway: '' }], routes: [{ dst: '10.0.0.0/8', mtu: 0, advmss: 0, priority: 0, table: 0, scope: 253 }] };
-    assert.deepEqual(convertResult(r, '1.1.0'), { cniVersion: '1.1.0', ips: [{ address: '10.250.0.2/24' }], routes: [{ dst: '10.0.0.0/8', table: 0, scope: 253 }] });
-    assert.deepEqual(convertResult({ cniVersion: '1.1.0' }, '1.0.0'), { cniVersion: '1.0.0' });
+    assert.deepEqual(convertResult(r, '1.1.0'), { cniVersion: '1.1.0', ips: [{ address: '10.250.0.2/24' }], routes: [{ dst: '10.0.0.0/8', table: 0, scope: 253 }], dns: {} });
+    assert.deepEqual(convertResult({ cniVersion: '1.1.0' }, '1.0.0'), { cniVersion: '1.0.0', dns: {} });
   });
 
   it('an unknown target version has no converter', () => {

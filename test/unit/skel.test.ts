@@ -418,7 +418,8 @@ describe('skel: errors and results', () => {
         '            "dst": "0.0.0.0/0",',
         '            "gw": "10.250.0.1"',
         '        }',
-        '    ]',
+        '    ],',
+        '    "dns": {}',
         '}',
         '',
       ].join('\n'),
@@ -433,7 +434,7 @@ describe('skel: errors and results', () => {
       if (v === '0.1.0' || v === '0.2.0') {
         assert.deepEqual(Object.keys(r.json), ['cniVersion', 'ip4', 'dns']);
       } else {
-        assert.deepEqual(Object.keys(r.json), ['cniVersion', 'interfaces', 'ips', 'routes']);
+        assert.deepEqual(Object.keys(r.json), ['cniVersion', 'interfaces', 'ips', 'routes', 'dns']);
         assert.equal(r.json.ips[0].version === '4', v.startsWith('0.'), v);
         assert.equal('mtu' in r.json.interfaces[0], !v.startsWith('0.'), v);
       }
@@ -444,7 +445,7 @@ describe('skel: errors and results', () => {
     const delegate = { cniVersion: '0.2.0', ip4: { ip: '10.250.0.9/16', gateway: '10.250.0.1' } } as unknown as Result;
     const r = await run(env, { cniVersion: '1.0.0', name: 'n' }, { result: delegate });
     assert.equal(r.code, 0, r.stdout);
-    assert.deepEqual(r.json, { cniVersion: '1.0.0', ips: [{ address: '10.250.0.9/16', gateway: '10.250.0.1' }] });
+    assert.deepEqual(r.json, { cniVersion: '1.0.0', ips: [{ address: '10.250.0.9/16', gateway: '10.250.0.1' }], dns: {} });
   });
 
   it('a result that cannot be expressed in 0.2.0 (no IP) is an error, not an empty success', async () => {
