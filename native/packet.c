@@ -89,6 +89,14 @@ static void on_closed(uv_handle_t *h) {
 static void on_readable(uv_poll_t *h, int status, int events) {
   struct pkt_watch *w = h->data;
   napi_env env = w->env;
+  if (status < 0) {
+    // A socket error (ENETDOWN when the link goes down) makes libuv stop the handle: clear it and poll on.
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (w->cb) uv_poll_start(&w->poll, UV_READABLE, on_readable);
+    return;
+  }
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   unsigned char frame[4096];

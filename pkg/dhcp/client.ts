@@ -3,7 +3,9 @@
 // namespace (the main thread setns'es in for the one synchronous call) and
 // then receives on the event loop, so many clients run at once.
 import { Rtnl } from '../ip/netlink.js';
-import { isUp, linkByName, linkSet, parseMAC } from '../ip/link.js';
+import { IF_OPER_UP, IFF_LOWER_UP, isUp, linkByName, linkSet, parseMAC } from '../ip/link.js';
+
+const IF_OPER_UNKNOWN = 0;
 import { native } from '../native/index.js';
 import { NetNS } from '../ns/index.js';
 import {
@@ -76,6 +78,8 @@ export class Transport {
     readonly ifName: string,
     readonly ifIndex: number,
     readonly mac: Buffer,
+    /** True when open() had to set the link up. */
+    readonly setUp: boolean,
     open: (onFrame: (f: Buffer) => void) => number,
   ) {
     this.fd = open((f) => this.onFrame(f));
@@ -98,10 +102,11 @@ export class Transport {
     try {
       const link = linkByName(nl, ifName);
       if (!link) throw new LinkGoneError(`error looking up "${ifName}": link not found`);
-      if (opts.setUp !== false && !isUp(link)) linkSet(nl, link.index, { up: true }, `failed to set "${ifName}" up`);
+      const setUp = opts.setUp !== false && !isUp(link);
+      if (setUp) linkSet(nl, link.index, { up: true }, `failed to set "${ifName}" up`);
       const mac = parseMAC(link.mac);
       if (!mac) throw new Error(`"${ifName}" has no Ethernet address`);
-      return new Transport(ifName, link.index, mac, (onFrame) => ns.run(() => native().packetOpen(link.index, onFrame)));
+      return new Transport(ifName, link.index, mac, setUp, (onFrame) => ns.run(() => native().packetOpen(link.index, onFrame)));
     } finally {
       nl.close();
       ns.close();
@@ -176,6 +181,31 @@ export class Transport {
       native().packetClose(this.fd);
       this.fd = -1;
     }
+  }
+}
+
+/**
+ * Waits (asynchronously, up to `ms`) until a link that was just set up is
+ * operational. Until the kernel's link watcher has run (it batches events, up
+ * to 1 s), a new link transmits into a no-op queue: a DISCOVER sent at once is
+ * lost and costs a whole retry.
+ */
+export async function waitOperational(netnsPath: string, ifName: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const ns = NetNS.open(netnsPath);
+    const nl = new Rtnl(ns);
+    let link;
+    try {
+      link = linkByName(nl, ifName);
+    } finally {
+      nl.close();
+      ns.close();
+    }
+    if (!link) throw new LinkGoneError(`"${ifName}" disappeared`);
+    if (link.flags & IFF_LOWER_UP && (link.operstate === IF_OPER_UP || link.operstate === IF_OPER_UNKNOWN)) return;
+    if (Date.now() >= end) return;
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

@@ -3,7 +3,7 @@
 // loop (bound → T1 renew, unicast → T2 rebind, broadcast → expiry: link down),
 // released with DHCPRELEASE. Everything is asynchronous: one daemon serves
 // many containers at once, and no lease ever blocks another.
-import { DHCPNakError, extend, LinkGoneError, newXID, obtain, release as sendRelease, Transport, type ClientConfig, type Lease } from '../../pkg/dhcp/client.js';
+import { DHCPNakError, extend, LinkGoneError, newXID, obtain, release as sendRelease, Transport, waitOperational, type ClientConfig, type Lease } from '../../pkg/dhcp/client.js';
 import { classlessRoutes, Opt, optIPs, optPrefix, optU32, staticRoutes } from '../../pkg/dhcp/message.js';
 import { clientIDOf } from '../../pkg/dhcp/options.js';
 import { linkByName, linkSet } from '../../pkg/ip/link.js';
@@ -41,6 +41,8 @@ const RESEND_FAST_DELAY = 2000;
 const RESEND_FAST_MAX = 4;
 /** setTimeout's limit; longer waits are taken in steps. */
 const MAX_TIMER = 0x7fffffff;
+/** How long a link we set up may take to become operational before DORA starts anyway. */
+const LINK_UP_WAIT = 2000;
 /** Interface checks that fail with an error other than "not found" are retried this often. */
 const LINK_CHECK_DELAYS = [1000, 2000, 4000, 8000, 10_000];
 
@@ -408,6 +410,7 @@ export class LeaseManager {
       const xid = newXID();
       let lease: Lease;
       try {
+        if (t.setUp) await waitOperational(netnsPath, args.ifName, LINK_UP_WAIT);
         lease = await backoffRetry((signal) => obtain(t, client, signal, xid), { resendMax: this.cfg.resendMax, deadline: Date.now() + this.cfg.resendTimeout, signal: abort.signal, log });
       } finally {
         t.close();

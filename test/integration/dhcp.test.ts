@@ -1,0 +1,399 @@
+// bin/dhcp (IPAM plugin and `dhcp daemon`) against a real DHCP server: dnsmasq
+// in a server netns on a bridge, clients on veths into it. ADD/CHECK/DEL per spec
+// version, options (request, provide, fromArg, classless and static routes,
+// priority), release seen by the server, renewal at T1, interface loss, our
+// bridge with dhcp IPAM (address configured, ping), bad configs, an unreachable
+// daemon, STATUS, SIGTERM/SIGINT clean-up, -hostprefix, systemd socket
+// activation, and Debian's Go plugin and daemon each against ours.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import { createServer } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BIN, createNetns, execPlugin, isRoot, REF_BIN, SPEC_VERSIONS, uniq, type TestNetns } from '../helpers/index.js';
+import { addrs, link, ping } from '../fixtures/bridge-env.js';
+
+const haveDnsmasq = spawnSync('sh', ['-c', 'command -v dnsmasq']).status === 0;
+const haveRefDHCP = fs.existsSync(path.join(REF_BIN, 'dhcp'));
+const skip = !isRoot ? 'needs root' : !haveDnsmasq ? 'dnsmasq not installed (scripts/setup.sh installs it)' : !fs.existsSync(path.join(BIN, 'dhcp')) && 'bin/dhcp not built';
+const legacy = (v: string) => v === '0.1.0' || v === '0.2.0';
+const hasCheck = (v: string) => !['0.1.0', '0.2.0', '0.3.0', '0.3.1'].includes(v);
+const GW = '10.232.0.1';
+
+/** A running daemon with its stderr collected. */
+interface Daemon {
+  proc: ChildProcess;
+  log(): string;
+  exited: Promise<number | null>;
+}
+
+async function waitFor<T>(what: string | (() => string), probe: () => T | undefined | false, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A file collecting a child's output: read whenever needed, never blocking the child (as an unread pipe would). */
+function logFile(dir: string, name: string): { fd: number; read(): string } {
+  const file = path.join(dir, `${name}.log`);
+  const fd = fs.openSync(file, 'a');
+  return { fd, read: () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '') };
+}
+
+function startDaemon(file: string, args: string[], sock: string, logDir: string, extraFd?: number): Promise<Daemon> {
+  const out = logFile(logDir, `daemon-${path.basename(sock)}`);
+  const stdio: Array<'ignore' | number> = ['ignore', out.fd, out.fd];
+  if (extraFd !== undefined) stdio.push(extraFd);
+  const proc = extraFd !== undefined ? spawn('sh', ['-c', 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"', file, 'daemon', ...args], { stdio }) : spawn(file, ['daemon', ...args], { stdio });
+  fs.closeSync(out.fd);
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  const d: Daemon = { proc, log: out.read, exited };
+  return waitFor(() => `daemon socket ${sock} (log: ${d.log()})`, () => (fs.existsSync(sock) && d.log().includes('listening')) || (file.startsWith(REF_BIN) && fs.existsSync(sock))).then(() => d);
+}
+
+async function stopDaemon(d: Daemon | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  if (!d || d.proc.exitCode !== null) return d?.proc.exitCode ?? null;
+  d.proc.kill(signal);
+  return d.exited;
+}
+
+describe('dhcp', { skip }, () => {
+  let srv: TestNetns;
+  let tmp: string;
+  let dnsmasq: ChildProcess | undefined;
+  let dnsmasqOut: ReturnType<typeof logFile> | undefined;
+  const dnsmasqLog = () => dnsmasqOut?.read() ?? '';
+  let daemon: Daemon | undefined;
+  let sock: string;
+  const clients: TestNetns[] = [];
+  const extraDaemons: Daemon[] = [];
+  let k = 0;
+
+  before(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cnits-dhcp-'));
+    sock = path.join(tmp, 'dhcp.sock');
+    srv = createNetns('dhcps');
+    srv.ip('link', 'set', 'lo', 'up');
+    srv.ip('link', 'add', 'br0', 'type', 'bridge');
+    srv.ip('addr', 'add', `${GW}/24`, 'dev', 'br0');
+    srv.ip('link', 'set', 'br0', 'up');
+    dnsmasqOut = logFile(tmp, 'dnsmasq');
+    dnsmasq = spawn(
+      'ip',
+      [
+        ...['netns', 'exec', srv.name, 'dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--port=0', '--user=root', '--interface=br0', '--bind-interfaces'],
+        // no ping check of offered addresses: it delays each first OFFER by ~3 s
+        '--no-ping',
+        '--log-dhcp',
+        `--dhcp-leasefile=${path.join(tmp, 'leases')}`,
+        '--dhcp-range=10.232.0.50,10.232.0.99,255.255.255.0,2m',
+        `--dhcp-option=3,${GW}`,
+        // clients pick their options through the vendor class they provide (ipam.provide)
+        '--dhcp-vendorclass=set:cls,cnits-classless',
+        `--dhcp-option=tag:cls,121,10.10.0.0/16,${GW},192.168.77.0/24,0.0.0.0`,
+        '--dhcp-vendorclass=set:static,cnits-static',
+        '--dhcp-option=tag:static,33,10.9.0.0,10.232.0.9',
+        // T1 3 s for every lease, so renewals happen within the tests (dnsmasq 2.90 ignores a tagged 58, and a T1 below 3 s)
+        '--dhcp-option=58,3s',
+      ],
+      { stdio: ['ignore', dnsmasqOut.fd, dnsmasqOut.fd] },
+    );
+    fs.closeSync(dnsmasqOut.fd);
+    await waitFor('dnsmasq', () => dnsmasqLog().includes('DHCP, sockets bound'));
+    daemon = await startDaemon(path.join(BIN, 'dhcp'), ['-socketpath', sock, '-timeout', '2s', '-resendtimeout', '8s'], sock, tmp);
+  });
+
+  after(async () => {
+    if (process.env.CNI_TS_DHCP_DEBUG) fs.writeFileSync(process.env.CNI_TS_DHCP_DEBUG, `${daemon?.log()}\n----\n${dnsmasqLog()}`);
+    await stopDaemon(daemon);
+    for (const d of extraDaemons) await stopDaemon(d, 'SIGKILL');
+    dnsmasq?.kill('SIGKILL');
+    for (const c of clients) c.remove();
+    srv?.remove();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** A client netns whose eth0 (left down) is a veth into the server's bridge. */
+  function client(opts: { attach?: boolean } = {}): TestNetns & { hostSide: string } {
+    const c = createNetns('dhcpc');
+    clients.push(c);
+    const hostSide = `vc${++k}`;
+    srv.ip('link', 'add', hostSide, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', c.name);
+    if (opts.attach !== false) srv.ip('link', 'set', hostSide, 'master', 'br0');
+    srv.ip('link', 'set', hostSide, 'up');
+    return Object.assign(c, { hostSide });
+  }
+
+  const conf = (v: string, ipam: object = {}, name = 'dhcpnet') => ({ cniVersion: v, name, ipam: { type: 'dhcp', daemonSocketPath: sock, ...ipam } });
+  const run = (command: string, stdin: object, o: { cid?: string; ns?: TestNetns; args?: string; bin?: string; ifName?: string } = {}) =>
+    execPlugin(o.bin ?? 'dhcp', { command, containerID: o.cid ?? 'cnits-c', netns: o.ns?.path, ifName: o.ifName ?? 'eth0', args: o.args, stdin, env: { NODE_EXTRA_CA_CERTS: undefined } });
+  const leaseLines = () => (fs.existsSync(path.join(tmp, 'leases')) ? fs.readFileSync(path.join(tmp, 'leases'), 'utf8').split('\n').filter(Boolean) : []);
+  const leased = (ip: string) => leaseLines().some((l) => l.split(' ')[2] === ip);
+  const addressOf = (v: string, json: any): string => (legacy(v) ? json.ip4.ip : json.ips[0].address);
+
+  for (const v of SPEC_VERSIONS) {
+    it(`[${v}] ADD, ADD again, CHECK, DEL (released at the server), DEL again`, async () => {
+      const c = client();
+      const cid = `cnits-v${v.replace(/\./g, '')}-${uniq()}`;
+      const cfg = conf(v);
+      const r = run('ADD', cfg, { cid, ns: c });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const addr = addressOf(v, r.json);
+      const m = /^10\.232\.0\.(\d+)\/24$/.exec(addr);
+      assert.ok(m && Number(m[1]) >= 50 && Number(m[1]) <= 99, addr);
+      assert.equal(r.json.cniVersion, v);
+      if (legacy(v)) {
+        assert.equal(r.json.ip4.gateway, GW);
+        assert.deepEqual(r.json.ip4.routes, [{ dst: '0.0.0.0/0', gw: GW }]);
+      } else {
+        assert.deepEqual(r.json.ips[0].gateway, GW);
+        assert.deepEqual(r.json.routes, [{ dst: '0.0.0.0/0', gw: GW }]);
+        assert.equal(r.json.interfaces, undefined);
+      }
+      // IPAM hands out the address; configuring it is the interface plugin's job. The daemon set the link up.
+      assert.deepEqual(addrs(c, 'eth0', 4), []);
+      assert.ok(link(c, 'eth0').flags.includes('UP'));
+      const ip = addr.split('/')[0];
+      assert.ok(leased(ip), `dnsmasq leases: ${leaseLines()}`);
+      const again = run('ADD', cfg, { cid, ns: c });
+      assert.equal(again.code, 0, again.stdout);
+      assert.equal(addressOf(v, again.json), addr, 'a repeated ADD returns the same lease');
+      if (hasCheck(v)) {
+        const chk = run('CHECK', cfg, { cid, ns: c });
+        assert.equal(chk.code, 0, chk.stdout);
+      }
+      assert.equal(run('DEL', cfg, { cid, ns: c }).code, 0);
+      await waitFor(`dnsmasq to drop ${ip}`, () => !leased(ip), 3000);
+      await waitFor('DHCPRELEASE in the server log', () => dnsmasqLog().includes(`DHCPRELEASE(br0) ${ip} `), 2000);
+      const del2 = run('DEL', cfg, { cid, ns: c });
+      assert.equal(del2.code, 0, del2.stdout);
+      if (hasCheck(v)) {
+        // unlike the reference (CHECK = Allocate), our CHECK never acquires a lease
+        const chk = run('CHECK', cfg, { cid, ns: c });
+        assert.equal(chk.json.code, 999);
+        assert.match(chk.json.msg, /no DHCP lease for/);
+        assert.ok(!leaseLines().some((l) => l.includes(cid)), 'no new lease');
+      }
+    });
+  }
+
+  it('classless routes (121, requested) replace the default route; router 0.0.0.0 is scope link; provide sends the vendor class', () => {
+    const c = client();
+    const cfg = conf('1.1.0', { request: [{ option: '121' }], provide: [{ option: 'vendor-class-identifier', value: 'cnits-classless' }] });
+    const cid = `cnits-cls-${uniq()}`;
+    const r = run('ADD', cfg, { cid, ns: c });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.json.ips[0].gateway, GW);
+    assert.deepEqual(r.json.routes, [
+      { dst: '10.10.0.0/16', gw: GW },
+      { dst: '192.168.77.0/24', gw: '0.0.0.0', scope: 253 },
+    ]);
+    assert.equal(run('DEL', cfg, { cid, ns: c }).code, 0);
+  });
+
+  it('static routes (33) then the default route, every route with the priority as metric', () => {
+    const c = client();
+    const cfg = conf('1.0.0', { priority: 50, request: [{ option: '33' }], provide: [{ option: '60', value: 'cnits-static' }] });
+    const cid = `cnits-st-${uniq()}`;
+    const r = run('ADD', cfg, { cid, ns: c });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(r.json.routes, [
+      { dst: '10.9.0.0/8', gw: '10.232.0.9', priority: 50 },
+      { dst: '0.0.0.0/0', gw: GW, priority: 50 },
+    ]);
+    assert.equal(run('DEL', cfg, { cid, ns: c }).code, 0);
+  });
+
+  it('fromArg: an option value from CNI_ARGS reaches the server (host name in its lease file)', async () => {
+    const c = client();
+    const cfg = conf('1.0.0', { provide: [{ option: 'host-name', fromArg: 'K8S_POD_NAME' }] });
+    const cid = `cnits-fa-${uniq()}`;
+    const r = run('ADD', cfg, { cid, ns: c, args: 'IgnoreUnknown=1;K8S_POD_NAME=cnits-pod-fa' });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await waitFor('host name in the lease file', () => leaseLines().some((l) => l.split(' ')[3] === 'cnits-pod-fa'), 2000);
+    assert.equal(run('DEL', cfg, { cid, ns: c }).code, 0);
+  });
+
+  it('DEL of a container the daemon never saw succeeds', () => {
+    const r = run('DEL', conf('1.0.0'), { cid: 'cnits-never-added' });
+    assert.equal(r.code, 0, r.stdout);
+  });
+
+  for (const [name, ipam, code, msg] of [
+    ['unknown request option', { request: [{ option: 'routers' }, { option: 'bogus' }] }, 7, /^ipam\.request\[1\]\.option: /],
+    ['provide value over 255 bytes', { provide: [{ option: 'host-name', value: 'h'.repeat(256) }] }, 7, /^ipam\.provide\[0\]\.value: 256 bytes/],
+    ['priority a string', { priority: 'high' }, 7, /^ipam\.priority: /],
+    ['provide a map', { provide: { option: 'x' } }, 7, /^ipam\.provide: /],
+  ] as const) {
+    it(`bad config: ${name} → code ${code}, no lease`, () => {
+      const c = client();
+      const before = leaseLines().length;
+      const r = run('ADD', conf('1.0.0', ipam), { cid: `cnits-bad-${uniq()}`, ns: c });
+      assert.equal(r.code, 1);
+      assert.equal(r.json.code, code);
+      assert.match(r.json.msg, msg);
+      assert.equal(leaseLines().length, before);
+    });
+  }
+
+  it('daemon unreachable: ADD, CHECK and DEL fail with error JSON (as the reference), STATUS is code 50; STATUS with the daemon up succeeds', () => {
+    const c = client();
+    const gone = { ...conf('1.1.0'), ipam: { type: 'dhcp', daemonSocketPath: path.join(tmp, 'nobody.sock') } };
+    for (const cmd of ['ADD', 'CHECK', 'DEL']) {
+      const r = run(cmd, gone, { ns: c });
+      assert.equal(r.code, 1, cmd);
+      assert.equal(r.json.code, 999, cmd);
+      assert.match(r.json.msg, /failed to reach the DHCP daemon at ".*nobody\.sock"/, cmd);
+    }
+    const st = run('STATUS', gone);
+    assert.equal(st.json.code, 50, st.stdout);
+    assert.match(st.json.msg, /not answering/);
+    const up = run('STATUS', conf('1.1.0'));
+    assert.equal(up.code, 0, up.stdout);
+    assert.equal(run('GC', { ...conf('1.1.0'), 'cni.dev/valid-attachments': [] }).code, 0);
+  });
+
+  it('renews at T1 (unicast) and stops maintaining a lease whose interface is gone', async () => {
+    const c = client();
+    const cid = `cnits-ren-${uniq()}`;
+    const cfg = conf('1.0.0');
+    const r = run('ADD', cfg, { cid, ns: c });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    // the server answers a unicast renewal at ciaddr: the address must be on the interface (an interface plugin's job)
+    c.ip('addr', 'add', r.json.ips[0].address, 'dev', 'eth0');
+    await waitFor(() => `a renewal (daemon: ${daemon!.log()}) (dnsmasq: ${dnsmasqLog().slice(-3000)})`, () => daemon!.log().includes(`${cid}/dhcpnet/eth0: lease renewed`), 6000);
+    srv.ip('link', 'del', c.hostSide);
+    await waitFor('maintenance to stop', () => daemon!.log().includes(`${cid}/dhcpnet/eth0: interface eth0 no longer exists`), 6000);
+    assert.equal(run('DEL', cfg, { cid, ns: c }).code, 0);
+  });
+
+  it('our bridge with dhcp IPAM: the container gets the leased address and reaches the server; DEL cleans up', () => {
+    const c = client({ attach: false });
+    // the server netns plays the host: the bridge plugin attaches a new veth to br0, where dnsmasq serves
+    const cid = `cnits-br-${uniq()}`;
+    const cfg = { cniVersion: '1.0.0', name: 'dhcpbr', type: 'bridge', bridge: 'br0', ipam: { type: 'dhcp', daemonSocketPath: sock } };
+    const r = execPlugin('bridge', { command: 'ADD', containerID: cid, netns: c.path, ifName: 'net1', stdin: cfg, hostNetns: srv.name });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const addr = r.json.ips[0].address;
+    assert.deepEqual(addrs(c, 'net1', 4), [addr]);
+    assert.ok(ping(c, GW), 'container pings the DHCP server');
+    const chk = execPlugin('bridge', { command: 'CHECK', containerID: cid, netns: c.path, ifName: 'net1', stdin: { ...cfg, prevResult: r.json }, hostNetns: srv.name });
+    assert.equal(chk.code, 0, chk.stdout);
+    const del = execPlugin('bridge', { command: 'DEL', containerID: cid, netns: c.path, ifName: 'net1', stdin: cfg, hostNetns: srv.name });
+    assert.equal(del.code, 0, del.stdout);
+    assert.equal(link(c, 'net1'), undefined);
+  });
+
+  it('SIGTERM and SIGINT: the daemon removes its socket and pidfile and exits 0', async () => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      const s = path.join(tmp, `sig-${sig}.sock`);
+      const pid = path.join(tmp, `sig-${sig}.pid`);
+      const d = await startDaemon(path.join(BIN, 'dhcp'), ['-socketpath', s, `-pidfile=${pid}`], s, tmp);
+      assert.equal(fs.readFileSync(pid, 'utf8'), String(d.proc.pid));
+      assert.equal(await stopDaemon(d, sig), 0, d.log());
+      assert.ok(!fs.existsSync(s), 'socket removed');
+      assert.ok(!fs.existsSync(pid), 'pidfile removed');
+    }
+  });
+
+  it('a relative pidfile is refused (exit 1); a bad flag is exit 2', async () => {
+    const r = spawnSync(path.join(BIN, 'dhcp'), ['daemon', '-pidfile', 'rel.pid', '-socketpath', path.join(tmp, 'rel.sock')], { encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /path not absolute/);
+    const b = spawnSync(path.join(BIN, 'dhcp'), ['daemon', '-timeout', '10'], { encoding: 'utf8' });
+    assert.equal(b.status, 2);
+    assert.match(b.stderr, /invalid value "10" for flag -timeout/);
+  });
+
+  it('-hostprefix: socket and netns paths under the prefix; no server → ADD fails after -resendtimeout, nothing kept', async () => {
+    const root = path.join(tmp, 'root');
+    const c = client();
+    const lonely = client({ attach: false });
+    for (const ns of [c, lonely]) {
+      fs.mkdirSync(path.join(root, path.dirname(ns.path)), { recursive: true });
+      fs.symlinkSync(ns.path, path.join(root, ns.path));
+    }
+    const outside = client();
+    const d = await startDaemon(path.join(BIN, 'dhcp'), ['-hostprefix', root, '-socketpath', '/run/d.sock', '-timeout', '300ms', '-resendtimeout', '1s'], path.join(root, 'run/d.sock'), tmp);
+    extraDaemons.push(d);
+    const cfg = { ...conf('1.0.0'), ipam: { type: 'dhcp', daemonSocketPath: path.join(root, 'run/d.sock') } };
+    const ok = run('ADD', cfg, { cid: 'cnits-hp', ns: c });
+    assert.equal(ok.code, 0, ok.stdout + d.log());
+    const miss = run('ADD', cfg, { cid: 'cnits-hp-out', ns: outside });
+    assert.equal(miss.json.code, 999, 'a netns outside the prefix is not found');
+    assert.match(miss.json.msg, /does not exist/);
+    const t0 = Date.now();
+    const none = run('ADD', cfg, { cid: 'cnits-hp-none', ns: lonely });
+    assert.equal(none.json.code, 999, none.stdout);
+    assert.match(none.json.msg, /no more tries: no DHCPOFFER/);
+    assert.ok(Date.now() - t0 < 4000, 'bounded by -resendtimeout');
+    assert.equal(run('CHECK', cfg, { cid: 'cnits-hp-none', ns: lonely }).json.code, 999, 'no lease kept');
+    assert.equal(run('DEL', cfg, { cid: 'cnits-hp', ns: c }).code, 0);
+    assert.equal(await stopDaemon(d), 0);
+  });
+
+  it('systemd socket activation: serves the fd it is given and leaves the socket file to systemd', async () => {
+    const s = path.join(tmp, 'activated.sock');
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(s, r));
+    const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+    try {
+      const d = await startDaemon(path.join(BIN, 'dhcp'), ['-socketpath', path.join(tmp, 'unused.sock')], s, tmp, fd);
+      extraDaemons.push(d);
+      // our copy of the socket stays open (closing it would unlink the path); plugin runs block
+      // this process's event loop, so only the daemon accepts
+      const c = client();
+      const cfg = { ...conf('1.0.0'), ipam: { type: 'dhcp', daemonSocketPath: s } };
+      const r = run('ADD', cfg, { cid: 'cnits-sd', ns: c });
+      assert.equal(r.code, 0, r.stdout + d.log());
+      assert.equal(run('DEL', cfg, { cid: 'cnits-sd', ns: c }).code, 0);
+      assert.ok(!fs.existsSync(path.join(tmp, 'unused.sock')));
+      assert.equal(await stopDaemon(d), 0);
+      assert.ok(fs.existsSync(s), 'the activated socket file is left alone');
+    } finally {
+      server.close();
+    }
+  });
+
+  it("Debian's Go dhcp plugin against our daemon: ADD, CHECK, DEL; the same lease our plugin sees", { skip: !haveRefDHCP && 'Debian dhcp missing' }, async () => {
+    const c = client();
+    const cid = `cnits-refp-${uniq()}`;
+    const cfg = conf('1.0.0');
+    const r = run('ADD', cfg, { cid, ns: c, bin: path.join(REF_BIN, 'dhcp') });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const ours = run('ADD', cfg, { cid, ns: c });
+    assert.equal(ours.json.ips[0].address, r.json.ips[0].address);
+    assert.deepEqual(ours.json.routes, r.json.routes);
+    assert.equal(run('CHECK', cfg, { cid, ns: c, bin: path.join(REF_BIN, 'dhcp') }).code, 0);
+    assert.equal(run('DEL', cfg, { cid, ns: c, bin: path.join(REF_BIN, 'dhcp') }).code, 0);
+    const ip = r.json.ips[0].address.split('/')[0];
+    await waitFor(`dnsmasq to drop ${ip}`, () => !leased(ip), 3000);
+  });
+
+  it("our plugin against Debian's Go daemon: ADD, CHECK, DEL, STATUS", { skip: !haveRefDHCP && 'Debian dhcp missing' }, async () => {
+    const s = path.join(tmp, 'ref.sock');
+    const d = await startDaemon(path.join(REF_BIN, 'dhcp'), ['-socketpath', s, '-timeout', '2s'], s, tmp);
+    extraDaemons.push(d);
+    const c = client();
+    const cid = `cnits-refd-${uniq()}`;
+    const cfg = { ...conf('1.0.0'), ipam: { type: 'dhcp', daemonSocketPath: s, request: [{ option: '121' }], provide: [{ option: 'vendor-class-identifier', value: 'cnits-classless' }] } };
+    const r = run('ADD', cfg, { cid, ns: c });
+    assert.equal(r.code, 0, r.stdout + d.log());
+    assert.match(r.json.ips[0].address, /^10\.232\.0\.\d+\/24$/);
+    // Debian 1.1.1 predates scope link for router 0.0.0.0
+    assert.deepEqual(r.json.routes.map((x: any) => x.dst), ['10.10.0.0/16', '192.168.77.0/24']);
+    assert.equal(run('CHECK', cfg, { cid, ns: c }).code, 0);
+    assert.equal(run('DEL', cfg, { cid, ns: c }).code, 0);
+    assert.equal(run('STATUS', { ...cfg, cniVersion: '1.1.0' }).code, 0);
+    const ip = r.json.ips[0].address.split('/')[0];
+    await waitFor(`dnsmasq to drop ${ip}`, () => !leased(ip), 3000);
+    d.proc.kill('SIGTERM');
+    await d.exited;
+  });
+});
