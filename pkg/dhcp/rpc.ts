@@ -230,7 +230,7 @@ function ipBytes(s: string | undefined, path: string): Buffer | undefined {
   if (!s) return undefined;
   const ip = parseIP(s);
   if (!ip) throw new Error(`${path}: invalid IP address "${s}"`);
-  return ip.bytes;
+  return Buffer.from(ip.bytes);
 }
 
 function maskBytes(family: 4 | 6, prefix: number): Buffer {

@@ -1,10 +1,11 @@
 // IP address and prefix arithmetic, in the textual forms Go's net package reads
 // and writes (so results and on-disk names match the reference byte for byte).
+import { compare, equal, fromHex, hex, put16be, u16be } from '../bytes/index.js';
 
 /** An IPv4 (4 bytes) or IPv6 (16 bytes) address. */
 export interface IP {
   family: 4 | 6;
-  bytes: Buffer;
+  bytes: Uint8Array;
 }
 
 /** An address with a prefix length, host bits kept (as in `10.1.0.5/16`). */
@@ -15,10 +16,10 @@ export interface IPNet {
 
 const V4_PART = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
-function parseV4(s: string): Buffer | undefined {
+function parseV4(s: string): Uint8Array | undefined {
   const parts = s.split('.');
   if (parts.length !== 4) return undefined;
-  const out = Buffer.alloc(4);
+  const out = new Uint8Array(4);
   for (let i = 0; i < 4; i++) {
     if (!V4_PART.test(parts[i])) return undefined;
     out[i] = Number(parts[i]);
@@ -26,7 +27,7 @@ function parseV4(s: string): Buffer | undefined {
   return out;
 }
 
-function parseV6(s: string): Buffer | undefined {
+function parseV6(s: string): Uint8Array | undefined {
   if (!/^[0-9a-fA-F:.]+$/.test(s)) return undefined;
   const dbl = s.indexOf('::');
   if (dbl !== s.lastIndexOf('::')) return undefined;
@@ -58,8 +59,8 @@ function parseV6(s: string): Buffer | undefined {
   } else {
     if (!pushGroups(s, true) || groups.length !== 8) return undefined;
   }
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  const out = new Uint8Array(16);
+  groups.forEach((g, i) => put16be(out, i * 2, g));
   return out;
 }
 
@@ -70,7 +71,7 @@ export function parseIP(s: string): IP | undefined {
     const b = parseV6(s);
     if (!b) return undefined;
     // Go treats ::ffff:a.b.c.d as IPv4.
-    if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return { family: 4, bytes: Buffer.from(b.subarray(12)) };
+    if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return { family: 4, bytes: b.slice(12) };
     return { family: 6, bytes: b };
   }
   const b = parseV4(s);
@@ -81,7 +82,7 @@ export function parseIP(s: string): IP | undefined {
 export function formatIP(ip: IP): string {
   if (ip.family === 4) return Array.from(ip.bytes).join('.');
   const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push(ip.bytes.readUInt16BE(i));
+  for (let i = 0; i < 16; i += 2) g.push(u16be(ip.bytes, i));
   let bestStart = -1;
   let bestLen = 0;
   for (let i = 0; i < 8; ) {
@@ -97,9 +98,9 @@ export function formatIP(ip: IP): string {
     }
     i = j;
   }
-  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(g);
-  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
+  const groups = (a: number[]) => a.map((x) => x.toString(16)).join(':');
+  if (bestStart < 0) return groups(g);
+  return `${groups(g.slice(0, bestStart))}::${groups(g.slice(bestStart + bestLen))}`;
 }
 
 /** Parses `addr/prefix`; undefined when malformed. */
@@ -123,13 +124,13 @@ export function bitLen(ip: IP): number {
 }
 
 export function ipToBigInt(ip: IP): bigint {
-  return BigInt('0x' + (ip.bytes.toString('hex') || '0'));
+  return BigInt('0x' + (hex(ip.bytes) || '0'));
 }
 
 export function bigIntToIP(family: 4 | 6, n: bigint): IP {
   const len = family === 4 ? 4 : 16;
-  const hex = n.toString(16).padStart(len * 2, '0');
-  return { family, bytes: Buffer.from(hex.slice(-len * 2), 'hex') };
+  const digits = n.toString(16).padStart(len * 2, '0');
+  return { family, bytes: fromHex(digits.slice(-len * 2))! };
 }
 
 function maskBig(family: 4 | 6, prefix: number): bigint {
@@ -162,12 +163,12 @@ export function overlaps(a: IPNet, b: IPNet): boolean {
 }
 
 export function ipEqual(a: IP, b: IP): boolean {
-  return a.family === b.family && a.bytes.equals(b.bytes);
+  return a.family === b.family && equal(a.bytes, b.bytes);
 }
 
 export function compareIP(a: IP, b: IP): number {
   if (a.family !== b.family) return a.family - b.family;
-  return Buffer.compare(a.bytes, b.bytes);
+  return compare(a.bytes, b.bytes);
 }
 
 /** ip + delta, wrapping within the family. */
@@ -187,7 +188,7 @@ export function formatNetwork(net: IPNet): string {
 }
 
 /** The netmask bytes, as in a DHCP option 1. */
-export function prefixFromMask(mask: Buffer): number | undefined {
+export function prefixFromMask(mask: Uint8Array): number | undefined {
   let n = 0;
   let seenZero = false;
   for (const byte of mask) {

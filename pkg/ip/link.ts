@@ -3,6 +3,7 @@
 // bridge-port flags and bridge VLAN tables.
 import { NetNSNotFoundError, withNetns } from '../ns/index.js';
 import { Attrs, encodeAttrs, NetlinkError, NLM_F_CREATE, NLM_F_EXCL, Rtnl, type Attr } from './netlink.js';
+import { concat, i32, put16, put32, u16, u32, view } from '../bytes/index.js';
 
 const RTM_NEWLINK = 16;
 const RTM_DELLINK = 17;
@@ -83,7 +84,7 @@ export interface Link {
 /** True when the link is administratively up. */
 export const isUp = (l: Link) => (l.flags & IFF_UP) !== 0;
 
-export function formatMAC(b: Buffer): string {
+export function formatMAC(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
@@ -93,22 +94,22 @@ export function parseMAC(s: string): Buffer | undefined {
   return Buffer.from(s.replace(/[:-]/g, ''), 'hex');
 }
 
-function ifinfomsg(family: number, index: number, flags = 0, change = 0): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeUInt8(family, 0);
-  b.writeInt32LE(index, 4);
-  b.writeUInt32LE(flags >>> 0, 8);
-  b.writeUInt32LE(change >>> 0, 12);
+function ifinfomsg(family: number, index: number, flags = 0, change = 0): Uint8Array {
+  const b = new Uint8Array(16);
+  b[0] = family;
+  put32(b, 4, index);
+  put32(b, 8, flags);
+  put32(b, 12, change);
   return b;
 }
 
-function parseLink(body: Buffer): Link {
-  const a = new Attrs(body.subarray(16));
+function parseLink(body: Uint8Array): Link {
+  const a = new Attrs(view(body, 16));
   const info = a.nested(IFLA_LINKINFO);
   const mac = a.get(IFLA_ADDRESS);
   return {
-    index: body.readInt32LE(4),
-    flags: body.readUInt32LE(8),
+    index: i32(body, 4),
+    flags: u32(body, 8),
     name: a.str(IFLA_IFNAME) ?? '',
     kind: info?.str(IFLA_INFO_KIND),
     mtu: a.u32(IFLA_MTU) ?? 0,
@@ -127,13 +128,13 @@ function parseLink(body: Buffer): Link {
 
 /** All links of the socket's namespace. */
 export function linkList(nl: Rtnl): Link[] {
-  return nl.dump(RTM_GETLINK, Buffer.concat([ifinfomsg(AF_UNSPEC, 0), skipStats()]), 'failed to list links').map((m) => parseLink(m.body));
+  return nl.dump(RTM_GETLINK, concat([ifinfomsg(AF_UNSPEC, 0), skipStats()]), 'failed to list links').map((m) => parseLink(m.body));
 }
 
 /** The link named `name`, or undefined. */
 export function linkByName(nl: Rtnl, name: string): Link | undefined {
   try {
-    const msgs = nl.request(RTM_GETLINK, 0, Buffer.concat([ifinfomsg(AF_UNSPEC, 0), encodeAttrs([{ type: IFLA_IFNAME, str: name }]), skipStats()]), `failed to look up link "${name}"`);
+    const msgs = nl.request(RTM_GETLINK, 0, concat([ifinfomsg(AF_UNSPEC, 0), encodeAttrs([{ type: IFLA_IFNAME, str: name }]), skipStats()]), `failed to look up link "${name}"`);
     return msgs.length ? parseLink(msgs[0].body) : undefined;
   } catch (e) {
     if (e instanceof NetlinkError && (e.code === 'ENODEV' || e.code === 'ENOENT')) return undefined;
@@ -144,7 +145,7 @@ export function linkByName(nl: Rtnl, name: string): Link | undefined {
 /** The link with `index`, or undefined. */
 export function linkByIndex(nl: Rtnl, index: number): Link | undefined {
   try {
-    const msgs = nl.request(RTM_GETLINK, 0, Buffer.concat([ifinfomsg(AF_UNSPEC, index), skipStats()]), `failed to look up link ${index}`);
+    const msgs = nl.request(RTM_GETLINK, 0, concat([ifinfomsg(AF_UNSPEC, index), skipStats()]), `failed to look up link ${index}`);
     return msgs.length ? parseLink(msgs[0].body) : undefined;
   } catch (e) {
     if (e instanceof NetlinkError && (e.code === 'ENODEV' || e.code === 'ENOENT')) return undefined;
@@ -200,12 +201,12 @@ export function linkAdd(nl: Rtnl, spec: LinkSpec): void {
   const info: Attr[] = [{ type: IFLA_INFO_KIND, str: spec.kind }];
   let data = spec.data ?? [];
   if (spec.peer) {
-    const peerBody = Buffer.concat([ifinfomsg(AF_UNSPEC, 0), encodeAttrs(commonAttrs(spec.peer))]);
+    const peerBody = concat([ifinfomsg(AF_UNSPEC, 0), encodeAttrs(commonAttrs(spec.peer))]);
     data = [...data, { type: VETH_INFO_PEER, buf: peerBody }];
   }
   if (data.length) info.push({ type: IFLA_INFO_DATA, nested: data });
   attrs.push({ type: IFLA_LINKINFO, nested: info });
-  nl.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, Buffer.concat([ifinfomsg(AF_UNSPEC, 0), encodeAttrs(attrs)]), `failed to create ${spec.kind} "${spec.name}"`);
+  nl.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, concat([ifinfomsg(AF_UNSPEC, 0), encodeAttrs(attrs)]), `failed to create ${spec.kind} "${spec.name}"`);
 }
 
 /** Changes to apply to an existing link in one message. */
@@ -242,7 +243,7 @@ export function linkSet(nl: Rtnl, index: number, change: LinkChange, what = `fai
   if (change.kind) {
     attrs.push({ type: IFLA_LINKINFO, nested: [{ type: IFLA_INFO_KIND, str: change.kind }, ...(change.data?.length ? [{ type: IFLA_INFO_DATA, nested: change.data }] : [])] });
   }
-  nl.request(change.kind ? RTM_NEWLINK : RTM_SETLINK, 0, Buffer.concat([ifinfomsg(AF_UNSPEC, index, flags, mask), encodeAttrs(attrs)]), what);
+  nl.request(change.kind ? RTM_NEWLINK : RTM_SETLINK, 0, concat([ifinfomsg(AF_UNSPEC, index, flags, mask), encodeAttrs(attrs)]), what);
 }
 
 /** Deletes link `index`. */
@@ -290,7 +291,7 @@ export function bridgePortSet(nl: Rtnl, index: number, opts: { hairpin?: boolean
   if (opts.hairpin !== undefined) port.push({ type: IFLA_BRPORT_MODE, u8: opts.hairpin ? 1 : 0 });
   if (opts.isolated !== undefined) port.push({ type: IFLA_BRPORT_ISOLATED, u8: opts.isolated ? 1 : 0 });
   if (!port.length) return;
-  nl.request(RTM_SETLINK, 0, Buffer.concat([ifinfomsg(AF_BRIDGE, index), encodeAttrs([{ type: IFLA_PROTINFO, nested: port }])]), `failed to set bridge port flags on link ${index}`);
+  nl.request(RTM_SETLINK, 0, concat([ifinfomsg(AF_BRIDGE, index), encodeAttrs([{ type: IFLA_PROTINFO, nested: port }])]), `failed to set bridge port flags on link ${index}`);
 }
 
 /** Reads bridge-port flags (hairpin, isolated) of an enslaved link. */
@@ -307,14 +308,14 @@ export interface BridgeVlan {
   untagged: boolean;
 }
 
-function vlanMsg(index: number, vid: number, opts: { pvid?: boolean; untagged?: boolean; self?: boolean }): Buffer {
-  const info = Buffer.alloc(4);
-  info.writeUInt16LE((opts.pvid ? BRIDGE_VLAN_INFO_PVID : 0) | (opts.untagged ? BRIDGE_VLAN_INFO_UNTAGGED : 0), 0);
-  info.writeUInt16LE(vid, 2);
+function vlanMsg(index: number, vid: number, opts: { pvid?: boolean; untagged?: boolean; self?: boolean }): Uint8Array {
+  const info = new Uint8Array(4);
+  put16(info, 0, (opts.pvid ? BRIDGE_VLAN_INFO_PVID : 0) | (opts.untagged ? BRIDGE_VLAN_INFO_UNTAGGED : 0));
+  put16(info, 2, vid);
   const spec: Attr[] = [{ type: IFLA_BRIDGE_VLAN_INFO, buf: info }];
   if (opts.self) spec.unshift({ type: IFLA_BRIDGE_FLAGS, u16: BRIDGE_FLAGS_SELF });
   else spec.unshift({ type: IFLA_BRIDGE_FLAGS, u16: BRIDGE_FLAGS_MASTER });
-  return Buffer.concat([ifinfomsg(AF_BRIDGE, index), encodeAttrs([{ type: IFLA_AF_SPEC, nested: spec }])]);
+  return concat([ifinfomsg(AF_BRIDGE, index), encodeAttrs([{ type: IFLA_AF_SPEC, nested: spec }])]);
 }
 
 /** Adds VLAN `vid` to a bridge port (or to the bridge itself with `self`). */
@@ -329,17 +330,17 @@ export function bridgeVlanDel(nl: Rtnl, index: number, vid: number, opts: { self
 
 /** The VLAN table of every bridge port: index → entries. */
 export function bridgeVlanList(nl: Rtnl): Map<number, BridgeVlan[]> {
-  const body = Buffer.concat([ifinfomsg(AF_BRIDGE, 0), encodeAttrs([{ type: IFLA_EXT_MASK, u32: RTEXT_FILTER_BRVLAN }])]);
+  const body = concat([ifinfomsg(AF_BRIDGE, 0), encodeAttrs([{ type: IFLA_EXT_MASK, u32: RTEXT_FILTER_BRVLAN }])]);
   const out = new Map<number, BridgeVlan[]>();
   for (const m of nl.dump(RTM_GETLINK, body, 'failed to list bridge vlans')) {
-    const index = m.body.readInt32LE(4);
-    const spec = new Attrs(m.body.subarray(16)).nested(IFLA_AF_SPEC);
+    const index = i32(m.body, 4);
+    const spec = new Attrs(view(m.body, 16)).nested(IFLA_AF_SPEC);
     if (!spec) continue;
     const vlans: BridgeVlan[] = [];
     for (const a of spec.list) {
       if (a.type !== IFLA_BRIDGE_VLAN_INFO || a.data.length < 4) continue;
-      const f = a.data.readUInt16LE(0);
-      vlans.push({ vid: a.data.readUInt16LE(2), pvid: (f & BRIDGE_VLAN_INFO_PVID) !== 0, untagged: (f & BRIDGE_VLAN_INFO_UNTAGGED) !== 0 });
+      const f = u16(a.data, 0);
+      vlans.push({ vid: u16(a.data, 2), pvid: (f & BRIDGE_VLAN_INFO_PVID) !== 0, untagged: (f & BRIDGE_VLAN_INFO_UNTAGGED) !== 0 });
     }
     out.set(index, vlans);
   }

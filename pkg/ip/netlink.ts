@@ -5,6 +5,7 @@
 import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { native } from '../native/index.js';
+import { concat, put16, put32, text, u16, u32, i32, utf8, view } from '../bytes/index.js';
 import type { NetNS } from '../ns/index.js';
 
 export const NLM_F_REQUEST = 0x1;
@@ -65,10 +66,10 @@ function errnoText(errno: number): string {
   return texts[code] ?? code.toLowerCase();
 }
 
-/** One attribute to encode: a nested list, a raw buffer, or a typed scalar. */
+/** One attribute to encode: a nested list, raw bytes, or a typed scalar. */
 export type Attr =
   | { type: number; nested: Attr[] }
-  | { type: number; buf: Buffer }
+  | { type: number; buf: Uint8Array }
   | { type: number; u8: number }
   | { type: number; u16: number }
   | { type: number; u32: number }
@@ -78,37 +79,34 @@ export type Attr =
 const align4 = (n: number) => (n + 3) & ~3;
 
 /** Encodes attributes (rtattr) with 4-byte padding. */
-export function encodeAttrs(attrs: Attr[]): Buffer {
-  const parts: Buffer[] = [];
+export function encodeAttrs(attrs: Attr[]): Uint8Array {
+  const parts: Uint8Array[] = [];
   for (const a of attrs) {
-    let payload: Buffer;
+    let payload: Uint8Array;
     let type = a.type;
     if ('nested' in a) {
       payload = encodeAttrs(a.nested);
       type |= NLA_F_NESTED;
     } else if ('buf' in a) payload = a.buf;
-    else if ('u8' in a) payload = Buffer.from([a.u8]);
+    else if ('u8' in a) payload = Uint8Array.of(a.u8);
     else if ('u16' in a) {
-      payload = Buffer.alloc(2);
-      payload.writeUInt16LE(a.u16);
-    } else if ('u32' in a) {
-      payload = Buffer.alloc(4);
-      payload.writeUInt32LE(a.u32 >>> 0);
-    } else if ('i32' in a) {
-      payload = Buffer.alloc(4);
-      payload.writeInt32LE(a.i32);
-    } else payload = Buffer.from(a.str + '\0');
-    const hdr = Buffer.alloc(4);
-    hdr.writeUInt16LE(4 + payload.length, 0);
-    hdr.writeUInt16LE(type, 2);
-    parts.push(hdr, payload, Buffer.alloc(align4(payload.length) - payload.length));
+      payload = new Uint8Array(2);
+      put16(payload, 0, a.u16);
+    } else if ('u32' in a || 'i32' in a) {
+      payload = new Uint8Array(4);
+      put32(payload, 0, 'u32' in a ? a.u32 : a.i32);
+    } else payload = utf8(a.str + '\0');
+    const hdr = new Uint8Array(4);
+    put16(hdr, 0, 4 + payload.length);
+    put16(hdr, 2, type);
+    parts.push(hdr, payload, new Uint8Array(align4(payload.length) - payload.length));
   }
-  return Buffer.concat(parts);
+  return concat(parts);
 }
 
 /**
  * Decoded attributes: type → raw payload (last one wins), plus the ordered
- * list. Only offsets are recorded up front; a payload Buffer is made when it
+ * list. Only offsets are recorded up front; a payload view is made when it
  * is read (a link message carries ~50 attributes and a caller reads a few).
  */
 export class Attrs {
@@ -116,11 +114,11 @@ export class Attrs {
   private readonly starts: number[] = [];
   private readonly ends: number[] = [];
   private readonly last = new Map<number, number>();
-  constructor(private readonly buf: Buffer) {
+  constructor(private readonly buf: Uint8Array) {
     let off = 0;
     while (off + 4 <= buf.length) {
-      const len = buf.readUInt16LE(off);
-      const type = buf.readUInt16LE(off + 2) & ~NLA_F_NESTED & 0x7fff;
+      const len = u16(buf, off);
+      const type = u16(buf, off + 2) & ~NLA_F_NESTED & 0x7fff;
       if (len < 4 || off + len > buf.length) break;
       this.last.set(type, this.types.length);
       this.types.push(type);
@@ -130,37 +128,38 @@ export class Attrs {
     }
   }
   /** Every attribute in message order. */
-  get list(): Array<{ type: number; data: Buffer }> {
-    return this.types.map((type, i) => ({ type, data: this.buf.subarray(this.starts[i], this.ends[i]) }));
+  get list(): Array<{ type: number; data: Uint8Array }> {
+    return this.types.map((type, i) => ({ type, data: view(this.buf, this.starts[i], this.ends[i]) }));
   }
-  get(type: number): Buffer | undefined {
+  get(type: number): Uint8Array | undefined {
     const i = this.last.get(type);
-    return i === undefined ? undefined : this.buf.subarray(this.starts[i], this.ends[i]);
+    return i === undefined ? undefined : view(this.buf, this.starts[i], this.ends[i]);
   }
   has(type: number): boolean {
     return this.last.has(type);
   }
   str(type: number): string | undefined {
-    const b = this.get(type);
-    if (!b) return undefined;
-    const z = b.indexOf(0);
-    return b.subarray(0, z < 0 ? b.length : z).toString();
+    const i = this.last.get(type);
+    if (i === undefined) return undefined;
+    let end = this.starts[i];
+    while (end < this.ends[i] && this.buf[end] !== 0) end++;
+    return text(this.buf, this.starts[i], end);
   }
   u8(type: number): number | undefined {
     const i = this.last.get(type);
-    return i !== undefined && this.ends[i] - this.starts[i] >= 1 ? this.buf.readUInt8(this.starts[i]) : undefined;
+    return i !== undefined && this.ends[i] - this.starts[i] >= 1 ? this.buf[this.starts[i]] : undefined;
   }
   u16(type: number): number | undefined {
     const i = this.last.get(type);
-    return i !== undefined && this.ends[i] - this.starts[i] >= 2 ? this.buf.readUInt16LE(this.starts[i]) : undefined;
+    return i !== undefined && this.ends[i] - this.starts[i] >= 2 ? u16(this.buf, this.starts[i]) : undefined;
   }
   u32(type: number): number | undefined {
     const i = this.last.get(type);
-    return i !== undefined && this.ends[i] - this.starts[i] >= 4 ? this.buf.readUInt32LE(this.starts[i]) : undefined;
+    return i !== undefined && this.ends[i] - this.starts[i] >= 4 ? u32(this.buf, this.starts[i]) : undefined;
   }
   i32(type: number): number | undefined {
     const i = this.last.get(type);
-    return i !== undefined && this.ends[i] - this.starts[i] >= 4 ? this.buf.readInt32LE(this.starts[i]) : undefined;
+    return i !== undefined && this.ends[i] - this.starts[i] >= 4 ? i32(this.buf, this.starts[i]) : undefined;
   }
   nested(type: number): Attrs | undefined {
     const b = this.get(type);
@@ -172,7 +171,7 @@ export class Attrs {
 export interface NlMessage {
   type: number;
   flags: number;
-  body: Buffer;
+  body: Uint8Array;
 }
 
 let seqCounter = Math.floor(Date.now() / 1000) & 0x7fffffff;
@@ -199,14 +198,15 @@ export class Rtnl {
     }
   }
 
-  private send(type: number, flags: number, body: Buffer): number {
+  private send(type: number, flags: number, body: Uint8Array): number {
     const seq = ++seqCounter;
-    const hdr = Buffer.alloc(16);
-    hdr.writeUInt32LE(16 + body.length, 0);
-    hdr.writeUInt16LE(type, 4);
-    hdr.writeUInt16LE(flags | NLM_F_REQUEST, 6);
-    hdr.writeUInt32LE(seq, 8);
-    native().nlSend(this.fd, Buffer.concat([hdr, body]));
+    const msg = new Uint8Array(16 + body.length);
+    put32(msg, 0, msg.length);
+    put16(msg, 4, type);
+    put16(msg, 6, flags | NLM_F_REQUEST);
+    put32(msg, 8, seq);
+    msg.set(body, 16);
+    native().nlSend(this.fd, msg);
     return seq;
   }
 
@@ -215,12 +215,12 @@ export class Rtnl {
       const buf = native().nlRecv(this.fd);
       let off = 0;
       while (off + 16 <= buf.length) {
-        const len = buf.readUInt32LE(off);
-        const type = buf.readUInt16LE(off + 4);
-        const flags = buf.readUInt16LE(off + 6);
-        const mseq = buf.readUInt32LE(off + 8);
+        const len = u32(buf, off);
+        const type = u16(buf, off + 4);
+        const flags = u16(buf, off + 6);
+        const mseq = u32(buf, off + 8);
         if (len < 16 || off + len > buf.length) return;
-        const body = buf.subarray(off + 16, off + len);
+        const body = view(buf, off + 16, off + len);
         off += align4(len);
         if (mseq !== seq) continue;
         if (type === NLMSG_DONE) {
@@ -228,12 +228,12 @@ export class Rtnl {
           return;
         }
         if (type === NLMSG_ERROR) {
-          const err = -body.readInt32LE(0);
+          const err = -i32(body, 0);
           if (err === 0) return;
           let extack: string | undefined;
           if (flags & NLM_F_ACK_TLVS) {
-            const origLen = flags & NLM_F_CAPPED ? 16 : body.readUInt32LE(4);
-            extack = new Attrs(body.subarray(4 + align4(origLen))).str(NLMSGERR_ATTR_MSG);
+            const origLen = flags & NLM_F_CAPPED ? 16 : u32(body, 4);
+            extack = new Attrs(view(body, 4 + align4(origLen))).str(NLMSGERR_ATTR_MSG);
           }
           throw new NetlinkError(err, what, extack);
         }
@@ -245,13 +245,13 @@ export class Rtnl {
   }
 
   /** Sends a request that expects an ack; throws NetlinkError on a kernel error. */
-  request(type: number, flags: number, body: Buffer, what: string): NlMessage[] {
+  request(type: number, flags: number, body: Uint8Array, what: string): NlMessage[] {
     const seq = this.send(type, flags | NLM_F_ACK, body);
     return [...this.receive(seq, what)];
   }
 
   /** Dumps a table, retrying when the kernel says the dump was interrupted (plugins#1121). */
-  dump(type: number, body: Buffer, what: string): NlMessage[] {
+  dump(type: number, body: Uint8Array, what: string): NlMessage[] {
     for (let attempt = 0; ; attempt++) {
       try {
         const seq = this.send(type, NLM_F_DUMP, body);

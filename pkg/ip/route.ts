@@ -1,6 +1,7 @@
 // Addresses and routes over rtnetlink.
 import { bitLen, formatCIDR, formatIP, lastOf, type IP, type IPNet } from './addr.js';
 import { Attrs, encodeAttrs, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, Rtnl, type Attr } from './netlink.js';
+import { concat, copy, put32, u32, view } from '../bytes/index.js';
 
 const RTM_NEWADDR = 20;
 const RTM_DELADDR = 21;
@@ -57,13 +58,13 @@ export interface AddrInfo {
   cidr: string;
 }
 
-function ifaddrmsg(fam: 4 | 6, prefix: number, index: number, scope = 0, flags = 0): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeUInt8(afOf(fam), 0);
-  b.writeUInt8(prefix, 1);
-  b.writeUInt8(flags & 0xff, 2);
-  b.writeUInt8(scope, 3);
-  b.writeUInt32LE(index, 4);
+function ifaddrmsg(fam: 4 | 6, prefix: number, index: number, scope = 0, flags = 0): Uint8Array {
+  const b = new Uint8Array(8);
+  b[0] = afOf(fam);
+  b[1] = prefix;
+  b[2] = flags & 0xff;
+  b[3] = scope;
+  put32(b, 4, index);
   return b;
 }
 
@@ -78,7 +79,7 @@ export function addrAdd(nl: Rtnl, index: number, net: IPNet, opts: { flags?: num
   nl.request(
     RTM_NEWADDR,
     NLM_F_CREATE | (opts.replace ? NLM_F_REPLACE : NLM_F_EXCL),
-    Buffer.concat([ifaddrmsg(net.ip.family, net.prefix, index, 0, opts.flags ?? 0), encodeAttrs(attrs)]),
+    concat([ifaddrmsg(net.ip.family, net.prefix, index, 0, opts.flags ?? 0), encodeAttrs(attrs)]),
     `failed to add IP address ${formatCIDR(net)} to link ${index}`,
   );
 }
@@ -88,7 +89,7 @@ export function addrDel(nl: Rtnl, index: number, net: IPNet): void {
   nl.request(
     RTM_DELADDR,
     0,
-    Buffer.concat([ifaddrmsg(net.ip.family, net.prefix, index), encodeAttrs([{ type: IFA_LOCAL, buf: net.ip.bytes }])]),
+    concat([ifaddrmsg(net.ip.family, net.prefix, index), encodeAttrs([{ type: IFA_LOCAL, buf: net.ip.bytes }])]),
     `failed to delete IP address ${formatCIDR(net)} from link ${index}`,
   );
 }
@@ -97,22 +98,22 @@ export function addrDel(nl: Rtnl, index: number, net: IPNet): void {
 export function addrList(nl: Rtnl, filter: { index?: number; family?: 4 | 6 } = {}): AddrInfo[] {
   const out: AddrInfo[] = [];
   // one dump of both families (AF_UNSPEC: IPv4 first, then IPv6) unless one is asked for
-  const req = filter.family ? ifaddrmsg(filter.family, 0, 0) : Buffer.alloc(8);
+  const req = filter.family ? ifaddrmsg(filter.family, 0, 0) : new Uint8Array(8);
   for (const m of nl.dump(RTM_GETADDR, req, 'failed to list addresses')) {
-    const index = m.body.readUInt32LE(4);
+    const index = u32(m.body, 4);
     if (filter.index !== undefined && index !== filter.index) continue;
-    const a = new Attrs(m.body.subarray(8));
+    const a = new Attrs(view(m.body, 8));
     const raw = a.get(IFA_LOCAL) ?? a.get(IFA_ADDRESS);
     if (!raw) continue;
-    const ip: IP = { family: famOf(m.body.readUInt8(0)), bytes: Buffer.from(raw) };
-    const prefix = m.body.readUInt8(1);
+    const ip: IP = { family: famOf(m.body[0]), bytes: copy(raw) };
+    const prefix = m.body[1];
     out.push({
       index,
       family: ip.family,
       ip,
       prefix,
-      flags: a.u32(IFA_FLAGS) ?? m.body.readUInt8(2),
-      scope: m.body.readUInt8(3),
+      flags: a.u32(IFA_FLAGS) ?? m.body[2],
+      scope: m.body[3],
       label: a.str(IFA_LABEL),
       cidr: `${formatIP(ip)}/${prefix}`,
     });
@@ -142,17 +143,17 @@ function routeFamily(r: RouteSpec): 4 | 6 {
   return f;
 }
 
-function rtmsg(r: RouteSpec, forDelete: boolean): Buffer {
+function rtmsg(r: RouteSpec, forDelete: boolean): Uint8Array {
   const fam = routeFamily(r);
   const table = r.table ?? RT_TABLE_MAIN;
-  const b = Buffer.alloc(12);
-  b.writeUInt8(afOf(fam), 0);
-  b.writeUInt8(r.dst ? r.dst.prefix : 0, 1);
-  b.writeUInt8(table < 256 ? table : 252, 4);
-  b.writeUInt8(forDelete ? 0 : (r.protocol ?? RTPROT_BOOT), 5);
+  const b = new Uint8Array(12);
+  b[0] = afOf(fam);
+  b[1] = r.dst ? r.dst.prefix : 0;
+  b[4] = table < 256 ? table : 252;
+  b[5] = forDelete ? 0 : (r.protocol ?? RTPROT_BOOT);
   // On delete RT_SCOPE_NOWHERE matches any scope (as `ip route del`); 0 would match only universe routes.
-  b.writeUInt8(r.scope ?? (forDelete ? RT_SCOPE_NOWHERE : RT_SCOPE_UNIVERSE), 6);
-  b.writeUInt8(r.type ?? RTN_UNICAST, 7);
+  b[6] = r.scope ?? (forDelete ? RT_SCOPE_NOWHERE : RT_SCOPE_UNIVERSE);
+  b[7] = r.type ?? RTN_UNICAST;
   return b;
 }
 
@@ -171,8 +172,8 @@ function routeAttrs(r: RouteSpec): Attr[] {
   return attrs;
 }
 
-function maskedBytes(n: IPNet): Buffer {
-  const out = Buffer.from(n.ip.bytes);
+function maskedBytes(n: IPNet): Uint8Array {
+  const out = copy(n.ip.bytes);
   for (let bit = n.prefix; bit < bitLen(n.ip); bit++) out[bit >> 3] &= ~(0x80 >> (bit & 7));
   return out;
 }
@@ -187,42 +188,42 @@ export function routeAdd(nl: Rtnl, r: RouteSpec, opts: { replace?: boolean } = {
   nl.request(
     RTM_NEWROUTE,
     NLM_F_CREATE | (opts.replace ? NLM_F_REPLACE : NLM_F_EXCL),
-    Buffer.concat([rtmsg(r, false), encodeAttrs(routeAttrs(r))]),
+    concat([rtmsg(r, false), encodeAttrs(routeAttrs(r))]),
     `failed to add route ${describe(r)}`,
   );
 }
 
 /** Deletes a route matching the given fields. */
 export function routeDel(nl: Rtnl, r: RouteSpec): void {
-  nl.request(RTM_DELROUTE, 0, Buffer.concat([rtmsg(r, true), encodeAttrs(routeAttrs(r))]), `failed to delete route ${describe(r)}`);
+  nl.request(RTM_DELROUTE, 0, concat([rtmsg(r, true), encodeAttrs(routeAttrs(r))]), `failed to delete route ${describe(r)}`);
 }
 
 /** Routes of one family in `table` (main by default; 0 for all tables). */
 export function routeList(nl: Rtnl, family: 4 | 6, opts: { table?: number } = {}): RouteSpec[] {
   const want = opts.table ?? RT_TABLE_MAIN;
   const out: RouteSpec[] = [];
-  const req = Buffer.alloc(12);
-  req.writeUInt8(afOf(family), 0);
+  const req = new Uint8Array(12);
+  req[0] = afOf(family);
   for (const m of nl.dump(RTM_GETROUTE, req, 'failed to list routes')) {
     const b = m.body;
-    const a = new Attrs(b.subarray(12));
-    const table = a.u32(RTA_TABLE) ?? b.readUInt8(4);
+    const a = new Attrs(view(b, 12));
+    const table = a.u32(RTA_TABLE) ?? b[4];
     if (want && table !== want) continue;
-    const fam = famOf(b.readUInt8(0));
+    const fam = famOf(b[0]);
     const dstRaw = a.get(RTA_DST);
     const gwRaw = a.get(RTA_GATEWAY);
     const srcRaw = a.get(RTA_PREFSRC);
     const metrics = a.get(RTA_METRICS) ? new Attrs(a.get(RTA_METRICS)!) : undefined;
     out.push({
       family: fam,
-      dst: dstRaw ? { ip: { family: fam, bytes: Buffer.from(dstRaw) }, prefix: b.readUInt8(1) } : undefined,
-      gw: gwRaw ? { family: fam, bytes: Buffer.from(gwRaw) } : undefined,
-      src: srcRaw ? { family: fam, bytes: Buffer.from(srcRaw) } : undefined,
+      dst: dstRaw ? { ip: { family: fam, bytes: copy(dstRaw) }, prefix: b[1] } : undefined,
+      gw: gwRaw ? { family: fam, bytes: copy(gwRaw) } : undefined,
+      src: srcRaw ? { family: fam, bytes: copy(srcRaw) } : undefined,
       oif: a.u32(RTA_OIF),
       table,
-      protocol: b.readUInt8(5),
-      scope: b.readUInt8(6),
-      type: b.readUInt8(7),
+      protocol: b[5],
+      scope: b[6],
+      type: b[7],
       priority: a.u32(RTA_PRIORITY),
       mtu: metrics?.u32(RTAX_MTU),
       advmss: metrics?.u32(RTAX_ADVMSS),

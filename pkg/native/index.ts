@@ -24,7 +24,7 @@ export interface Native {
   /** A regular file we may execute. */
   isExecutableFile(path: string): boolean;
   nlOpen(protocol: number): number;
-  nlSend(fd: number, buf: Buffer): number;
+  nlSend(fd: number, buf: Uint8Array): number;
   nlRecv(fd: number): Buffer;
   /** posix_spawnp + poll: runs a program to completion. `env` null inherits ours, with `overrides` ("K=V") applied. */
   spawnSync(file: string, argv: string[], env: string[] | null, input: Buffer, timeoutMs: number, overrides?: string[]): SpawnResult;

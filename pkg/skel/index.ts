@@ -2,6 +2,7 @@
 // the environment table, stdin, version gates, error JSON and result printing.
 // The only code in the suite that writes to stdout.
 import { writeSync } from 'node:fs';
+import { text, utf8 } from '../bytes/index.js';
 import { native } from '../native/index.js';
 import { CniError, ErrCode } from '../types/error.js';
 import { convertResult, formatJSON, parseResult, type Result } from '../types/result.js';
@@ -67,7 +68,7 @@ const ENV_TABLE: EnvVar[] = [
 export function validateIfName(name: string): void {
   const bad = (msg: string, details = '') => new CniError(ErrCode.InvalidEnvironmentVariables, msg, details);
   if (name === '') throw bad('interface name is empty');
-  if (Buffer.byteLength(name) > 15) throw bad('interface name is too long', 'interface name should be less than 16 characters');
+  if (utf8(name).length > 15) throw bad('interface name is too long', 'interface name should be less than 16 characters');
   if (name === '.' || name === '..') throw bad('interface name is . or ..');
   if (/[/:\s]/.test(name)) throw bad('interface name contains / or : or whitespace characters');
 }
@@ -81,7 +82,7 @@ function validateContainerID(id: string): void {
 function decodeConf(stdin: Buffer): { cniVersion: string; name: string } {
   let conf: unknown;
   try {
-    conf = JSON.parse(stdin.toString('utf8'));
+    conf = JSON.parse(text(stdin));
   } catch (e) {
     throw new CniError(ErrCode.DecodingFailure, `error unmarshall network config: ${(e as Error).message}`);
   }

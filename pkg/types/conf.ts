@@ -10,6 +10,7 @@
 // semantics (Value.Default, Value.Check, the first of Value.Errors), which
 // test/unit/conf-oracle.test.ts holds it to.
 import type { Static, TSchema } from '@sinclair/typebox';
+import { text } from '../bytes/index.js';
 import { parseCIDR, parseIP } from '../ip/addr.js';
 import { CniError, ErrCode, invalidConfig } from './error.js';
 import { parseResult, type Result } from './result.js';
@@ -307,7 +308,7 @@ function checkFormats(schema: JSONSchema, value: unknown, path: string): void {
 export function loadConf<S extends TSchema>(schema: S, stdin: Buffer | string): Static<S> {
   let raw: unknown;
   try {
-    raw = JSON.parse(typeof stdin === 'string' ? stdin : stdin.toString('utf8'));
+    raw = JSON.parse(typeof stdin === 'string' ? stdin : text(stdin));
   } catch (e) {
     throw new CniError(ErrCode.DecodingFailure, `failed to load netconf: ${(e as Error).message}`);
   }

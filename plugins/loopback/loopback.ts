@@ -1,7 +1,7 @@
 // loopback: brings `lo` up in the container (ADD), down again (DEL), and
 // verifies it is up (CHECK). The interface name is always `lo`, whatever
 // CNI_IFNAME says, as in the reference.
-import { formatCIDR } from '../../pkg/ip/addr.js';
+import { formatCIDR, ipEqual, parseIP } from '../../pkg/ip/addr.js';
 import { IFF_UP, linkByName, linkSet } from '../../pkg/ip/link.js';
 import { Rtnl } from '../../pkg/ip/netlink.js';
 import { addrList } from '../../pkg/ip/route.js';
@@ -11,6 +11,7 @@ import { loadConf, prevResultOf } from '../../pkg/types/conf.js';
 import { NetConfSchema } from '../../pkg/types/schema.js';
 import type { IPConfig, Result } from '../../pkg/types/result.js';
 
+const IPV6_LOOPBACK = parseIP('::1')!;
 const LO = 'lo';
 
 function withLo<T>(netns: string, fn: (nl: Rtnl, index: number, up: boolean) => T): Promise<T> {
@@ -35,7 +36,7 @@ export async function add(args: CmdArgs): Promise<Result> {
     for (const fam of [4, 6] as const) {
       const addrs = addrList(nl, { index, family: fam });
       for (const a of addrs) {
-        const loopback = fam === 4 ? a.ip.bytes[0] === 127 : a.ip.bytes.equals(Buffer.from('00000000000000000000000000000001', 'hex'));
+        const loopback = fam === 4 ? a.ip.bytes[0] === 127 : ipEqual(a.ip, IPV6_LOOPBACK);
         if (!loopback) throw new Error(`loopback interface found with non-loopback address "${formatCIDR(a)}"`);
       }
       if (addrs.length) found.push({ interface: 0, address: addrs[0].cidr });
