@@ -119,6 +119,44 @@ async function del(name, env, conf, prev) {
   await runOnce(name, { ...env, CNI_COMMAND: 'DEL' }, prev ? { ...conf, prevResult: prev } : conf);
 }
 
+/**
+ * dhcp: its daemon runs in this process (so the daemon's code lands in dhcp's
+ * cache too) on a scratch socket with short timeouts, and the plugin's ADD
+ * (no DHCP server answers: the acquire times out), CHECK, DEL, STATUS and GC
+ * go to it over the real RPC. The daemon's log is kept out of the build output.
+ */
+async function trainDHCP(env, sleeperPid) {
+  const sock = path.join(scratch, 'dhcp.sock');
+  execFileSync('ip', ['link', 'add', 'train-d0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(sleeperPid)]);
+  const realStderr = process.stderr.write;
+  process.stderr.write = () => true;
+  const argv = process.argv;
+  process.argv = [argv[0], 'dhcp', 'daemon', '-socketpath', sock, '-timeout', '100ms', '-resendmax', '100ms', '-resendtimeout', '300ms'];
+  try {
+    const mod = { exports: {} };
+    scripts.get('dhcp').runInThisContext()(mod.exports, require, mod, path.join(dir, 'dhcp.js'), dir);
+    mod.exports.main();
+    // the program reads argv once its module has loaded: keep it until the daemon listens
+    for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
+    process.argv = argv;
+    if (!fs.existsSync(sock)) {
+      realStderr.call(process.stderr, 'train-cache: the dhcp daemon did not start; its cache would miss the real paths\n');
+      exitProcess(2);
+    }
+    const conf = { cniVersion: '1.1.0', name: 'train', type: 'dhcp', ipam: { type: 'dhcp', daemonSocketPath: sock, request: [{ option: 'host-name' }], provide: [{ option: 'host-name', fromArg: 'K8S_POD_NAME' }] } };
+    const dhcpEnv = { ...env, CNI_ARGS: 'K8S_POD_NAME=train' };
+    for (const command of ['ADD', 'CHECK', 'STATUS', 'DEL', 'DEL', 'GC']) {
+      await runOnce('dhcp', { ...dhcpEnv, CNI_COMMAND: command }, command === 'GC' ? { ...conf, 'cni.dev/valid-attachments': [] } : conf);
+    }
+    process.kill(process.pid, 'SIGTERM');
+    for (let i = 0; i < 100 && fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
+  } finally {
+    process.argv = argv;
+    process.stderr.write = realStderr;
+    spawn('ip', ['link', 'del', 'train-d0'], { stdio: 'ignore' });
+  }
+}
+
 (async () => {
   const plugins = names.filter((n) => n !== 'cnitool');
   for (const name of plugins) await runOnce(name, { CNI_COMMAND: 'VERSION' }, '');
@@ -147,7 +185,8 @@ async function del(name, env, conf, prev) {
         await del(chained, env, t.conf, t.prev);
       }
       await del('bridge', env, br.conf, br.prev);
-      for (const name of plugins.filter((n) => !['bridge', 'tuning', 'portmap'].includes(n))) {
+      if (plugins.includes('dhcp')) await trainDHCP(env, sleeper.pid);
+      for (const name of plugins.filter((n) => !['bridge', 'tuning', 'portmap', 'dhcp'].includes(n))) {
         const t = await trainPlugin(name, env);
         await del(name, env, t.conf, t.prev);
         await del(name, env, t.conf, t.prev);
@@ -158,4 +197,6 @@ async function del(name, env, conf, prev) {
   }
   for (const [name, script] of scripts) fs.writeFileSync(path.join(dir, `${name}.cache`), script.createCachedData());
   fs.rmSync(scratch, { recursive: true, force: true });
+  // nothing trained may keep this process alive (a daemon's handles, a lease timer)
+  exitProcess(0);
 })();

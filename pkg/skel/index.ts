@@ -216,8 +216,26 @@ function normalise(result: Result, confVersion: string): Result {
   return result.cniVersion === CURRENT_VERSION ? result : parseResult(result, confVersion, 'result');
 }
 
-/** The process-level entry: real env, stdin and stdout, then exit. */
-export function pluginMain(source: FuncsSource, supported: readonly string[] = ALL_VERSIONS, aboutText = about('plugin')): void {
+/**
+ * A program mode chosen by the first argument instead of CNI_COMMAND (as
+ * `dhcp daemon`): the loader is imported only when that word is given, and the
+ * mode gets the arguments after it.
+ */
+export type Subcommands = Record<string, () => Promise<(argv: readonly string[]) => void>>;
+
+/** The process-level entry: real env, stdin and stdout, then exit; or a subcommand when argv[2] names one. */
+export function pluginMain(source: FuncsSource, supported: readonly string[] = ALL_VERSIONS, aboutText = about('plugin'), subcommands: Subcommands = {}): void {
+  const sub = process.argv[2];
+  if (sub !== undefined && Object.hasOwn(subcommands, sub)) {
+    subcommands[sub]().then(
+      (run) => run(process.argv.slice(3)),
+      (e) => {
+        writeAll(2, `${(e as Error)?.stack ?? e}\n`);
+        process.exit(1);
+      },
+    );
+    return;
+  }
   const io: PluginIO = {
     env: process.env,
     readStdin: () => {
