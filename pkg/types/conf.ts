@@ -15,10 +15,6 @@ import { parseCIDR, parseIP } from '../ip/addr.js';
 import { CniError, ErrCode, invalidConfig } from './error.js';
 import { parseResult, type Result } from './result.js';
 
-// Code that still builds its schemas at run time imports these from here.
-export { CIDRString, IPString, MACString } from './typebox.js';
-export { DNSSchema, NetConfFields, NetConfSchema, RouteSchema, type DNSConf, type NetConf } from './schema.js';
-
 /** The JSON Schema keywords the checker understands (a TypeBox schema is one too). */
 export interface JSONSchema {
   type?: string;

@@ -119,6 +119,16 @@ describe('the built artifact', { skip }, () => {
     }
   });
 
+  it('no bundle carries TypeBox: every schema.ts arrives as JSON Schema literals', () => {
+    for (const name of programs()) {
+      const inputs: string[] = JSON.parse(fs.readFileSync(path.join(PROGRAMS, `${name}.inputs.json`), 'utf8'));
+      assert.deepEqual(inputs.filter((f) => f.includes('@sinclair/typebox') || f.endsWith('types/typebox.ts')), [], name);
+      const code = fs.readFileSync(path.join(PROGRAMS, `${name}.js`), 'utf8');
+      assert.ok(!code.includes('TypeBox.Kind'), `${name} bundle has TypeBox code`);
+      if (inputs.some((f) => f.endsWith('schema.ts'))) assert.match(code, /"?type"?:"object"/, `${name}: no JSON Schema in the bundle`);
+    }
+  });
+
   describe('at run time', { skip: !isRoot && 'needs root' }, () => {
     let ns: TestNetns;
     before(() => {

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Type } from '@sinclair/typebox';
 import { CniError, ErrCode } from '../../pkg/types/error.js';
-import { CIDRString, DNSSchema, IPString, loadConf, MACString, NetConfFields, prevResultOf, RouteSchema, validate, jsonPath, foldKeys } from '../../pkg/types/conf.js';
+import { foldKeys, jsonPath, loadConf, prevResultOf, validate } from '../../pkg/types/conf.js';
+import { DNSSchema, NetConfFields, RouteSchema } from '../../pkg/types/schema.js';
+import { CIDRString, IPString, MACString } from '../../pkg/types/typebox.js';
 
 const Schema = Type.Object({
   ...NetConfFields,
