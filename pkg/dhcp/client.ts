@@ -296,6 +296,30 @@ export async function extend(t: Transport, c: ClientConfig, lease: Lease, mode: 
   return toLease(reply.msg, reply.from, lease.serverID);
 }
 
+/**
+ * INIT-REBOOT (RFC 2131 §3.2, §4.3.2): a broadcast REQUEST for the address we
+ * held, with option 50 and without `ciaddr` or a server id, for a lease that
+ * expired while nobody maintained it. Any server may confirm (ACK) or refuse
+ * (NAK); an ACK for another address is a refusal too.
+ */
+export async function reboot(t: Transport, c: ClientConfig, address: string, signal?: AbortSignal, xid = newXID()): Promise<Lease> {
+  const request = newRequest({
+    xid,
+    mac: t.mac,
+    type: MessageType.REQUEST,
+    broadcast: c.broadcast,
+    options: clientOptions(c, [
+      [Opt.MaxMessageSize, MAX_MESSAGE],
+      [Opt.RequestedIP, Buffer.from(address.split('.').map(Number))],
+    ]),
+  });
+  const reply = await t.exchange(request, BROADCAST, { timeoutMs: c.timeoutMs, what: 'DHCPACK', signal, accept: replyTo([MessageType.ACK, MessageType.NAK]) });
+  const server = optIP(reply.msg, Opt.ServerID) ?? reply.from.srcIP;
+  if (messageType(reply.msg) === MessageType.NAK) throw new DHCPNakError(server, nakText(reply.msg));
+  if (reply.msg.yiaddr !== address) throw new DHCPNakError(server, `DHCPACK for ${reply.msg.yiaddr}, not ${address}`);
+  return toLease(reply.msg, reply.from);
+}
+
 /** DHCPRELEASE, unicast to the server (RFC 2131 §4.4.6); no answer comes. */
 export function release(t: Transport, c: ClientConfig, lease: Lease): void {
   const msg = newRequest({

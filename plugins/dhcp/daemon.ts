@@ -1,12 +1,14 @@
 // `dhcp daemon`: serves DHCP.Allocate / DHCP.Release (Go net/rpc over HTTP,
 // pkg/dhcp/rpc.ts) on a unix socket or one systemd-activated fd, maintains the
-// leases, and on SIGINT/SIGTERM removes its socket and pidfile and exits 0.
+// leases, keeps them in the lease file (store.ts) and resumes them at start-up,
+// and on SIGINT/SIGTERM removes its socket and pidfile and exits 0.
 import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { dirname, isAbsolute } from 'node:path';
 import { serveDHCP } from '../../pkg/dhcp/rpc.js';
 import { FlagError, parseDaemonFlags, usage, type DaemonFlags } from './flags.js';
 import { LeaseManager } from './lease.js';
+import { LeaseStore } from './store.js';
 
 /** Go's log format: `2006/01/02 15:04:05 message`. */
 export function log(msg: string): void {
@@ -82,6 +84,8 @@ function removeQuietly(path: string): void {
 /** Runs the daemon with `flags` until SIGINT/SIGTERM. */
 export async function runDaemon(flags: DaemonFlags): Promise<void> {
   const socketPath = flags.hostprefix + flags.socketpath;
+  // not under -hostprefix, like -pidfile: the file is the daemon's own state, not the host's (README)
+  if (flags.leasefile && !isAbsolute(flags.leasefile)) throw new Error(`error with lease file "${flags.leasefile}": path not absolute`);
   if (flags.pidfile) {
     if (!isAbsolute(flags.pidfile)) throw new Error(`error writing pidfile "${flags.pidfile}": path not absolute`);
     try {
@@ -90,13 +94,19 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       throw new Error(`error writing pidfile "${flags.pidfile}": ${(e as Error).message}`, { cause: e });
     }
   }
-  const manager = new LeaseManager({
+  const store = flags.leasefile ? new LeaseStore(flags.leasefile, log) : undefined;
+  let stopping = false;
+  const manager: LeaseManager = new LeaseManager({
     hostPrefix: flags.hostprefix,
     timeout: flags.timeout,
     resendMax: flags.resendmax,
     resendTimeout: flags.resendtimeout,
     broadcast: flags.broadcast,
     log,
+    // the state is taken now; the write follows any write in flight
+    // once stopping, the loops end without their leases ending: the file must keep them
+    onChange: store && (() => stopping || store.save(manager.records())),
+    saved: store && (() => store.flush()),
   });
   const server = createServer();
   serveDHCP(server, { allocate: (args) => manager.allocate(args), release: (args) => manager.release(args) });
@@ -113,15 +123,24 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     removeQuietly(flags.pidfile);
     throw new Error(`error getting listener: ${(e as Error).message}`, { cause: e });
   }
-  log(`listening on ${ownSocket || 'the socket systemd passed'}`);
+  // only once we hold the socket (a second daemon must not touch the first one's leases), and synchronously
+  // after listen(): no connection is accepted before the saved leases are back
+  // (the file and its directory are created by the first save, never by a daemon that had nothing to keep)
+  if (store) manager.restore(store.load());
+  log(`listening on ${ownSocket || 'the socket systemd passed'}${store ? `, leases in ${store.path}` : ''}`);
   await new Promise<void>((resolve) => {
     const shutdown = (sig: string) => {
       log(`${sig}: shutting down`);
+      stopping = true;
       server.close();
       removeQuietly(ownSocket);
       removeQuietly(flags.pidfile);
       // leases are not released: their containers keep their addresses (as in the reference)
-      manager.shutdown().finally(resolve);
+      // nothing is saved for the stop itself: the file keeps the leases for the next start
+      manager
+        .shutdown()
+        .then(() => store?.flush())
+        .finally(resolve);
     };
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));

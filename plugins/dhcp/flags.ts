@@ -1,6 +1,8 @@
 // `dhcp daemon` command line, parsed as Go's flag package does for the reference
 // (-flag value, -flag=value, --flag, booleans only as -flag or -flag=bool,
 // parsing stops at the first non-flag or "--"), with Go's duration syntax.
+// -leasefile is ours (plugins#235): the reference keeps leases in memory only.
+import { DEFAULT_LEASE_FILE } from './store.js';
 
 /** The daemon's settings (reference §2.8). Durations in milliseconds. */
 export interface DaemonFlags {
@@ -11,6 +13,8 @@ export interface DaemonFlags {
   timeout: number;
   resendmax: number;
   resendtimeout: number;
+  /** The lease file; "" keeps leases in memory only (as the reference). */
+  leasefile: string;
 }
 
 /** Thrown for a bad command line: print `message` and the usage, exit 2 (0 for -h). */
@@ -34,6 +38,7 @@ interface FlagDef {
 const DEFS: Record<keyof DaemonFlags, FlagDef> = {
   broadcast: { kind: 'bool', usage: 'broadcast DHCP leases', def: false },
   hostprefix: { kind: 'string', usage: 'optional prefix to host root', def: '' },
+  leasefile: { kind: 'string', usage: 'file the leases are kept in across restarts ("" keeps them in memory only; not under -hostprefix)', def: DEFAULT_LEASE_FILE },
   pidfile: { kind: 'string', usage: 'optional path to write daemon PID to', def: '' },
   resendmax: { kind: 'duration', usage: 'optional dhcp client max resend delay between requests', def: 62_000 },
   resendtimeout: { kind: 'duration', usage: 'optional dhcp client resend timeout, no more retries after this timeout', def: 208_000 },
@@ -82,7 +87,7 @@ export function usage(): string {
   const lines = ['Usage of daemon:'];
   for (const [name, d] of Object.entries(DEFS)) {
     lines.push(`  -${name}${d.kind === 'bool' ? '' : ` ${d.kind}`}`);
-    const def = d.kind === 'duration' ? ` (default ${formatDuration(d.def as number)})` : '';
+    const def = d.kind === 'duration' ? ` (default ${formatDuration(d.def as number)})` : d.kind === 'string' && d.def ? ` (default ${JSON.stringify(d.def)})` : '';
     lines.push(`    \t${d.usage}${def}`);
   }
   return lines.join('\n') + '\n';

@@ -2,17 +2,20 @@
 // DORA inside the container's namespace, kept alive by an async maintenance
 // loop (bound → T1 renew, unicast → T2 rebind, broadcast → expiry: link down),
 // released with DHCPRELEASE. Everything is asynchronous: one daemon serves
-// many containers at once, and no lease ever blocks another.
-import { DHCPNakError, extend, LinkGoneError, newXID, obtain, release as sendRelease, Transport, waitOperational, type ClientConfig, type Lease } from '../../pkg/dhcp/client.js';
-import { classlessRoutes, Opt, optIPs, optPrefix, optU32, staticRoutes } from '../../pkg/dhcp/message.js';
+// many containers at once, and no lease ever blocks another. With a lease
+// file (store.ts) every change is saved and a restarted daemon resumes the
+// leases whose interfaces still exist (restore).
+import { DHCPNakError, extend, LinkGoneError, newXID, obtain, reboot, release as sendRelease, Transport, waitOperational, type ClientConfig, type Lease } from '../../pkg/dhcp/client.js';
+import { classlessRoutes, decodeMessage, encodeMessage, Opt, optIPs, optPrefix, optU32, staticRoutes } from '../../pkg/dhcp/message.js';
 import { clientIDOf } from '../../pkg/dhcp/options.js';
-import { linkByName, linkSet } from '../../pkg/ip/link.js';
+import { formatMAC, linkByName, linkSet } from '../../pkg/ip/link.js';
 import { Rtnl } from '../../pkg/ip/netlink.js';
 import { native } from '../../pkg/native/index.js';
 import { NetNS } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import type { Result, Route } from '../../pkg/types/result.js';
 import { loadDHCPConf } from './conf.js';
+import type { StoredLease } from './store.js';
 
 /** The daemon's timing settings (flags), in milliseconds. */
 export interface ClientTiming {
@@ -30,8 +33,10 @@ export interface ManagerConfig extends ClientTiming {
   /** Prefix of every netns path (-hostprefix): the daemon may run in a container with the host's root below it. */
   hostPrefix: string;
   log(msg: string): void;
-  /** Called after a lease is bound, renewed or dropped (persistence hooks). */
+  /** Called after a lease is bound, renewed, rebound, released or dropped: the daemon saves `records()` then. */
   onChange?(): void;
+  /** Resolves once the changes reported so far are saved: Allocate and Release answer only then. */
+  saved?(): Promise<void>;
 }
 
 const DEFAULT_LEASE_SECS = 3600;
@@ -133,31 +138,112 @@ export function leaseTimes(lease: Lease): { renewAt: number; rebindAt: number; e
   return { renewAt: at(t1), rebindAt: at(t2), expireAt: at(secs) };
 }
 
-type State = 'bound' | 'renewing' | 'rebinding' | 'stopped';
+/** `rebooting`: a lease that expired while no daemon ran, confirmed by INIT-REBOOT or given up. */
+type State = 'bound' | 'renewing' | 'rebinding' | 'rebooting' | 'stopped';
+
+/** Absolute times (ms since the epoch; Infinity = never) of T1, T2 and expiry. */
+export type LeaseTimes = ReturnType<typeof leaseTimes>;
+
+/** Who a lease belongs to, as the runtime named it (kept in the lease file). */
+export interface LeaseOwner {
+  containerID: string;
+  network: string;
+  /** The netns path the runtime gave, without -hostprefix. */
+  netns: string;
+}
+
+/** What a ManagedLease is made of. */
+export interface ManagedLeaseInit {
+  clientID: string;
+  owner: LeaseOwner;
+  /** hostPrefix + owner.netns. */
+  netnsPath: string;
+  ifName: string;
+  /** The interface's MAC (the chaddr of every message). */
+  mac: string;
+  client: ClientConfig;
+  lease: Lease;
+  /** dev:ino of the namespace file at acquire time; looked up when not given. */
+  nsID?: string;
+  /** The times to keep (a resumed lease's, from the file); computed from the ACK when not given. */
+  times?: LeaseTimes;
+}
+
+/** The state a lease resumes in at `now` (RFC 2131 §4.4.5): bound before T1, renewing before T2, rebinding before expiry, else rebooting. */
+export function resumeState(t: LeaseTimes, now: number): Exclude<State, 'stopped'> {
+  if (now < t.renewAt) return 'bound';
+  if (now < t.rebindAt) return 'renewing';
+  if (now < t.expireAt) return 'rebinding';
+  return 'rebooting';
+}
+
+const isoOrNull = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : null);
+/** An infinite lease (0xffffffff) has no expiry to print: Date(Infinity) throws. */
+const expiryText = (t: LeaseTimes) => isoOrNull(t.expireAt) ?? 'never';
+const msOrInfinity = (iso: string | null) => (iso === null ? Infinity : Date.parse(iso));
 
 /** One lease and its maintenance loop. */
 export class ManagedLease {
   state: State = 'bound';
+  readonly clientID: string;
+  readonly owner: LeaseOwner;
+  readonly netnsPath: string;
+  readonly ifName: string;
+  readonly mac: string;
+  readonly client: ClientConfig;
+  lease: Lease;
+  times: LeaseTimes;
   private readonly stopper = new AbortController();
   private wake?: () => void;
   private loop?: Promise<void>;
   /** dev:ino of the namespace file at acquire time: the same path naming another namespace means ours is gone. */
   private readonly nsID: string;
+  /** The lease file's record, kept until the lease changes. */
+  private stored?: StoredLease;
 
   constructor(
-    readonly clientID: string,
-    readonly netnsPath: string,
-    readonly ifName: string,
-    readonly client: ClientConfig,
-    public lease: Lease,
+    init: ManagedLeaseInit,
     private readonly cfg: ManagerConfig,
-    nsID?: string,
   ) {
-    this.nsID = nsID ?? safeFileID(netnsPath) ?? '';
+    this.clientID = init.clientID;
+    this.owner = init.owner;
+    this.netnsPath = init.netnsPath;
+    this.ifName = init.ifName;
+    this.mac = init.mac;
+    this.client = init.client;
+    this.lease = init.lease;
+    this.times = init.times ?? leaseTimes(init.lease);
+    this.nsID = init.nsID ?? safeFileID(init.netnsPath) ?? '';
   }
 
-  get times() {
-    return leaseTimes(this.lease);
+  /** The lease as the lease file holds it. */
+  record(): StoredLease {
+    if (this.stored && this.stored.state === this.state) return this.stored;
+    const { lease, times } = this;
+    const result = leaseResult(lease);
+    this.stored = {
+      clientID: this.clientID,
+      containerID: this.owner.containerID,
+      network: this.owner.network,
+      netns: this.owner.netns,
+      netnsID: this.nsID,
+      ifName: this.ifName,
+      mac: this.mac,
+      options: [...this.client.options].map(([code, v]) => ({ code, value: v.toString('hex') })),
+      serverID: lease.serverID,
+      serverMAC: formatMAC(lease.serverMAC),
+      address: lease.address,
+      prefix: optPrefix(lease.ack, Opt.SubnetMask) ?? 0,
+      routers: optIPs(lease.ack, Opt.Router),
+      result,
+      boundAt: new Date(lease.boundAt).toISOString(),
+      renewAt: isoOrNull(times.renewAt),
+      rebindAt: isoOrNull(times.rebindAt),
+      expireAt: isoOrNull(times.expireAt),
+      state: this.state,
+      ack: encodeMessage(lease.ack).toString('base64'),
+    };
+    return this.stored;
   }
 
   /** Starts the maintenance loop. */
@@ -197,8 +283,10 @@ export class ManagedLease {
   private commit(lease: Lease, how: string): void {
     if (lease.address !== this.lease.address) this.cfg.log(`${this.clientID}: warning: address changed from ${this.lease.address} to ${lease.address}`);
     this.lease = lease;
+    this.times = leaseTimes(lease);
+    this.stored = undefined;
     this.state = 'bound';
-    this.cfg.log(`${this.clientID}: lease ${how}, expiration is ${new Date(this.times.expireAt).toISOString()}`);
+    this.cfg.log(`${this.clientID}: lease ${how}, expiration is ${expiryText(this.times)}`);
     this.cfg.onChange?.();
   }
 
@@ -238,11 +326,16 @@ export class ManagedLease {
     return false;
   }
 
-  private async attempt(mode: 'renew' | 'rebind' | 'obtain', until: number): Promise<Lease> {
+  private async attempt(mode: 'renew' | 'rebind' | 'reboot' | 'obtain', until: number): Promise<Lease> {
     const t = Transport.open(this.netnsPath, this.ifName, { setUp: false });
     const xid = newXID();
+    const once = (signal: AbortSignal) => {
+      if (mode === 'obtain') return obtain(t, this.client, signal, xid);
+      if (mode === 'reboot') return reboot(t, this.client, this.lease.address, signal, xid);
+      return extend(t, this.client, this.lease, mode, signal, xid);
+    };
     try {
-      return await backoffRetry((signal) => (mode === 'obtain' ? obtain(t, this.client, signal, xid) : extend(t, this.client, this.lease, mode, signal, xid)), {
+      return await backoffRetry(once, {
         resendMax: this.cfg.resendMax,
         deadline: Math.min(Date.now() + this.cfg.resendTimeout, until),
         signal: this.stopper.signal,
@@ -265,6 +358,22 @@ export class ManagedLease {
         }
         const { renewAt, rebindAt, expireAt } = this.times;
         const now = Date.now();
+        if (this.state === 'rebooting') {
+          // the address is still on the container's interface: confirm it, or take the expiry path (never a new
+          // address, which nobody would configure)
+          try {
+            this.commit(await this.attempt('reboot', Infinity), 'confirmed (INIT-REBOOT)');
+            continue;
+          } catch (e) {
+            if (signal.aborted) return;
+            if (e instanceof LinkGoneError) continue;
+            this.cfg.log(`${this.clientID}: INIT-REBOOT of ${this.lease.address} failed: ${(e as Error).message}; lease expired, bringing interface DOWN`);
+            setLinkDown(this.netnsPath, this.ifName, (m) => this.cfg.log(`${this.clientID}: ${m}`));
+            this.state = 'stopped';
+            this.cfg.onChange?.();
+            return;
+          }
+        }
         if (this.state === 'bound') {
           if (now < renewAt) {
             await this.waitUntil(renewAt);
@@ -342,6 +451,38 @@ export function linkPresent(netnsPath: string, ifName: string, nsID?: string): b
   }
 }
 
+function parseMACStrict(s: string): Buffer {
+  return Buffer.from(s.replace(/:/g, ''), 'hex');
+}
+
+/**
+ * Why a saved lease's interface is not the one it was acquired on (namespace
+ * gone or replaced, no such interface, another MAC), or undefined when it is.
+ * Other errors (a namespace we may not enter) are thrown.
+ */
+export function savedLinkGone(netnsPath: string, r: Pick<StoredLease, 'netnsID' | 'ifName' | 'mac'>): string | undefined {
+  const now = safeFileID(netnsPath);
+  if (now === undefined) return `netns "${netnsPath}" no longer exists`;
+  if (r.netnsID && now !== r.netnsID) return `netns "${netnsPath}" is another namespace now`;
+  let ns: NetNS;
+  try {
+    ns = NetNS.open(netnsPath);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return `netns "${netnsPath}" no longer exists`;
+    throw e;
+  }
+  const nl = new Rtnl(ns);
+  try {
+    const link = linkByName(nl, r.ifName);
+    if (!link) return `interface "${r.ifName}" no longer exists`;
+    if (link.mac.toLowerCase() !== r.mac.toLowerCase()) return `interface "${r.ifName}" has MAC ${link.mac}, not ${r.mac}`;
+    return undefined;
+  } finally {
+    nl.close();
+    ns.close();
+  }
+}
+
 function setLinkDown(netnsPath: string, ifName: string, log: (m: string) => void): void {
   try {
     const ns = NetNS.open(netnsPath);
@@ -384,7 +525,11 @@ export class LeaseManager {
       const p = this.pending.get(clientID);
       if (!p) throw new Error(`no DHCP lease for ${clientID}`);
       l = await p.promise;
-    } else l = await this.acquire(clientID, args, options);
+    } else {
+      l = await this.acquire(clientID, args, options, conf.name);
+      // a runtime told of a lease must find it in the file should the daemon die now
+      await this.cfg.saved?.();
+    }
     try {
       return leaseResult(l.lease, conf.ipam.priority ?? 0);
     } catch (e) {
@@ -395,7 +540,7 @@ export class LeaseManager {
     }
   }
 
-  private acquire(clientID: string, args: CmdArgs, options: Map<number, Buffer>): Promise<ManagedLease> {
+  private acquire(clientID: string, args: CmdArgs, options: Map<number, Buffer>, netName: string): Promise<ManagedLease> {
     const running = this.pending.get(clientID);
     if (running) return running.promise;
     const abort = new AbortController();
@@ -415,8 +560,9 @@ export class LeaseManager {
       } finally {
         t.close();
       }
-      const l = new ManagedLease(clientID, netnsPath, args.ifName, client, lease, this.cfg, nsID);
-      log(`lease acquired, expiration is ${new Date(l.times.expireAt).toISOString()}`);
+      const owner = { containerID: args.containerID, network: netName, netns: args.netns };
+      const l = new ManagedLease({ clientID, owner, netnsPath, ifName: args.ifName, mac: formatMAC(t.mac), client, lease, nsID }, this.cfg);
+      log(`lease acquired, expiration is ${expiryText(l.times)}`);
       this.leases.set(clientID, l);
       l.start();
       this.cfg.onChange?.();
@@ -444,6 +590,61 @@ export class LeaseManager {
     this.leases.delete(clientID);
     await l.stop();
     this.cfg.onChange?.();
+    await this.cfg.saved?.();
+  }
+
+  /** The leases to keep across a restart: every one still maintained. */
+  records(): StoredLease[] {
+    const out: StoredLease[] = [];
+    for (const l of this.leases.values()) if (l.alive) out.push(l.record());
+    return out;
+  }
+
+  /**
+   * Resumes the leases a previous run saved (reference §2.8 keeps none:
+   * plugins#235). A lease whose namespace or interface is gone, or whose
+   * interface has another MAC, is dropped (and logged); the others resume
+   * where their times put them (resumeState). Called before the first RPC is
+   * served, so an Allocate finds them; calls onChange when it dropped any.
+   */
+  restore(records: readonly StoredLease[]): void {
+    let dropped = 0;
+    for (const r of records) {
+      const netnsPath = this.cfg.hostPrefix + r.netns;
+      let restored: ManagedLease;
+      try {
+        const gone = savedLinkGone(netnsPath, r);
+        if (gone) {
+          this.cfg.log(`${r.clientID}: dropping the saved lease of ${r.address}: ${gone}`);
+          dropped++;
+          continue;
+        }
+        restored = this.fromRecord(r, netnsPath);
+      } catch (e) {
+        // not "gone": a record we cannot use (bad ACK) or a namespace we cannot look into now
+        this.cfg.log(`${r.clientID}: dropping the saved lease of ${r.address}: ${(e as Error).message}`);
+        dropped++;
+        continue;
+      }
+      restored.state = resumeState(restored.times, Date.now());
+      this.leases.set(r.clientID, restored);
+      this.cfg.log(`${r.clientID}: resumed the lease of ${r.address} (${restored.state}), expiration is ${expiryText(restored.times)}`);
+      restored.start();
+    }
+    if (dropped) this.cfg.onChange?.();
+  }
+
+  private fromRecord(r: StoredLease, netnsPath: string): ManagedLease {
+    const ack = decodeMessage(Buffer.from(r.ack, 'base64'));
+    const serverMAC = parseMACStrict(r.serverMAC);
+    const lease: Lease = { ack, address: r.address, serverID: r.serverID, serverMAC, boundAt: Date.parse(r.boundAt) };
+    // the ACK must still make a result (a subnet mask): Allocate returns it
+    leaseResult(lease);
+    const options = new Map(r.options.map((o) => [o.code, Buffer.from(o.value, 'hex')] as [number, Buffer]));
+    const client: ClientConfig = { clientID: r.clientID, options, broadcast: this.cfg.broadcast, timeoutMs: this.cfg.timeout };
+    const times = { renewAt: msOrInfinity(r.renewAt), rebindAt: msOrInfinity(r.rebindAt), expireAt: msOrInfinity(r.expireAt) };
+    const owner = { containerID: r.containerID, network: r.network, netns: r.netns };
+    return new ManagedLease({ clientID: r.clientID, owner, netnsPath, ifName: r.ifName, mac: r.mac.toLowerCase(), client, lease, nsID: r.netnsID, times }, this.cfg);
   }
 
   /** Stops every loop without releasing (daemon shutdown: the leases stay with their containers). */

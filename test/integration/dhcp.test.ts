@@ -4,7 +4,11 @@
 // priority), release seen by the server, renewal at T1, interface loss, our
 // bridge with dhcp IPAM (address configured, ping), bad configs, an unreachable
 // daemon, STATUS, SIGTERM/SIGINT clean-up, -hostprefix, systemd socket
-// activation, and Debian's Go plugin and daemon each against ours.
+// activation, and Debian's Go plugin and daemon each against ours. The lease
+// file (ours, plugins#235): leases resumed after SIGTERM and SIGKILL without a
+// new DORA, renewed and released after the restart, dropped when their netns
+// went away, confirmed by INIT-REBOOT once expired (or the link set down when
+// nobody answers), a garbage file set aside, -leasefile "" writing nothing.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -46,8 +50,8 @@ function logFile(dir: string, name: string): { fd: number; read(): string } {
   return { fd, read: () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '') };
 }
 
-function startDaemon(file: string, args: string[], sock: string, logDir: string, extraFd?: number): Promise<Daemon> {
-  const out = logFile(logDir, `daemon-${path.basename(sock)}`);
+function startDaemon(file: string, args: string[], sock: string, logDir: string, extraFd?: number, logName = `daemon-${path.basename(sock)}`): Promise<Daemon> {
+  const out = logFile(logDir, logName);
   const stdio: Array<'ignore' | number> = ['ignore', out.fd, out.fd];
   if (extraFd !== undefined) stdio.push(extraFd);
   const proc = extraFd !== undefined ? spawn('sh', ['-c', 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"', file, 'daemon', ...args], { stdio }) : spawn(file, ['daemon', ...args], { stdio });
@@ -106,7 +110,7 @@ describe('dhcp', { skip }, () => {
     );
     fs.closeSync(dnsmasqOut.fd);
     await waitFor('dnsmasq', () => dnsmasqLog().includes('DHCP, sockets bound'));
-    daemon = await startDaemon(path.join(BIN, 'dhcp'), ['-socketpath', sock, '-timeout', '2s', '-resendtimeout', '8s'], sock, tmp);
+    daemon = await startDaemon(path.join(BIN, 'dhcp'), ['-socketpath', sock, '-timeout', '2s', '-resendtimeout', '8s', '-leasefile', path.join(tmp, 'main-leases.json')], sock, tmp);
   });
 
   after(async () => {
@@ -294,7 +298,7 @@ describe('dhcp', { skip }, () => {
     for (const sig of ['SIGTERM', 'SIGINT'] as const) {
       const s = path.join(tmp, `sig-${sig}.sock`);
       const pid = path.join(tmp, `sig-${sig}.pid`);
-      const d = await startDaemon(path.join(BIN, 'dhcp'), ['-socketpath', s, `-pidfile=${pid}`], s, tmp);
+      const d = await startDaemon(path.join(BIN, 'dhcp'), ['-socketpath', s, `-pidfile=${pid}`, '-leasefile='], s, tmp);
       assert.equal(fs.readFileSync(pid, 'utf8'), String(d.proc.pid));
       assert.equal(await stopDaemon(d, sig), 0, d.log());
       assert.ok(!fs.existsSync(s), 'socket removed');
@@ -303,7 +307,7 @@ describe('dhcp', { skip }, () => {
   });
 
   it('a relative pidfile is refused (exit 1); a bad flag is exit 2', async () => {
-    const r = spawnSync(path.join(BIN, 'dhcp'), ['daemon', '-pidfile', 'rel.pid', '-socketpath', path.join(tmp, 'rel.sock')], { encoding: 'utf8' });
+    const r = spawnSync(path.join(BIN, 'dhcp'), ['daemon', '-pidfile', 'rel.pid', '-socketpath', path.join(tmp, 'rel.sock'), '-leasefile', ''], { encoding: 'utf8' });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /path not absolute/);
     const b = spawnSync(path.join(BIN, 'dhcp'), ['daemon', '-timeout', '10'], { encoding: 'utf8' });
@@ -320,7 +324,7 @@ describe('dhcp', { skip }, () => {
       fs.symlinkSync(ns.path, path.join(root, ns.path));
     }
     const outside = client();
-    const d = await startDaemon(path.join(BIN, 'dhcp'), ['-hostprefix', root, '-socketpath', '/run/d.sock', '-timeout', '300ms', '-resendtimeout', '1s'], path.join(root, 'run/d.sock'), tmp);
+    const d = await startDaemon(path.join(BIN, 'dhcp'), ['-hostprefix', root, '-socketpath', '/run/d.sock', '-timeout', '300ms', '-resendtimeout', '1s', '-leasefile', ''], path.join(root, 'run/d.sock'), tmp);
     extraDaemons.push(d);
     const cfg = { ...conf('1.0.0'), ipam: { type: 'dhcp', daemonSocketPath: path.join(root, 'run/d.sock') } };
     const ok = run('ADD', cfg, { cid: 'cnits-hp', ns: c });
@@ -344,7 +348,7 @@ describe('dhcp', { skip }, () => {
     await new Promise<void>((r) => server.listen(s, r));
     const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
     try {
-      const d = await startDaemon(path.join(BIN, 'dhcp'), ['-socketpath', path.join(tmp, 'unused.sock')], s, tmp, fd);
+      const d = await startDaemon(path.join(BIN, 'dhcp'), ['-socketpath', path.join(tmp, 'unused.sock'), '-leasefile', path.join(tmp, 'sd-leases.json')], s, tmp, fd);
       extraDaemons.push(d);
       // our copy of the socket stays open (closing it would unlink the path); plugin runs block
       // this process's event loop, so only the daemon accepts
@@ -395,5 +399,151 @@ describe('dhcp', { skip }, () => {
     await waitFor(`dnsmasq to drop ${ip}`, () => !leased(ip), 3000);
     d.proc.kill('SIGTERM');
     await d.exited;
+  });
+
+  describe('lease file', () => {
+    const dir = () => path.join(tmp, 'state', 'dhcp');
+    const file = () => path.join(dir(), 'leases.json');
+    const psock = () => path.join(tmp, 'persist.sock');
+    let starts = 0;
+    let pd: Daemon | undefined;
+    const pstart = async (extra: string[] = []) => {
+      pd = await startDaemon(path.join(BIN, 'dhcp'), ['-socketpath', psock(), '-timeout', '1s', '-resendtimeout', '3s', '-leasefile', file(), ...extra], psock(), tmp, undefined, `persist-${++starts}`);
+      return pd;
+    };
+    const pconf = () => ({ ...conf('1.0.0'), ipam: { type: 'dhcp', daemonSocketPath: psock() } });
+    const saved = (): any[] => (fs.existsSync(file()) ? JSON.parse(fs.readFileSync(file(), 'utf8')).leases : []);
+    const savedFor = (cid: string) => saved().find((l) => l.containerID === cid);
+    const macOf = (c: TestNetns) => link(c, 'eth0').address as string;
+    const discovers = (mac: string) => dnsmasqLog().split('\n').filter((l) => l.includes('DHCPDISCOVER(br0)') && l.includes(mac)).length;
+    /** ADD through the persisting daemon; the address is configured, as an interface plugin would (unicast renewals need it). */
+    const add = (c: TestNetns, cid: string) => {
+      const r = run('ADD', pconf(), { cid, ns: c });
+      assert.equal(r.code, 0, r.stdout + r.stderr + pd?.log());
+      c.ip('addr', 'add', r.json.ips[0].address, 'dev', 'eth0');
+      return r.json.ips[0].address as string;
+    };
+
+    after(() => stopDaemon(pd, 'SIGKILL'));
+
+    it('ADD is saved (0600, directory 0700); after SIGTERM and after SIGKILL the lease resumes: same result, no DISCOVER, renewed at T1, DEL releases', async () => {
+      await pstart();
+      const c1 = client();
+      const c2 = client();
+      const cid1 = `cnits-p1-${uniq()}`;
+      const cid2 = `cnits-p2-${uniq()}`;
+      const a1 = add(c1, cid1);
+      // saved before Allocate answers
+      const rec = savedFor(cid1);
+      assert.ok(rec, fs.existsSync(file()) ? fs.readFileSync(file(), 'utf8') : 'no lease file');
+      assert.equal(fs.statSync(file()).mode & 0o777, 0o600);
+      assert.equal(fs.statSync(dir()).mode & 0o777, 0o700);
+      assert.equal(JSON.parse(fs.readFileSync(file(), 'utf8')).version, 1);
+      assert.equal(rec.clientID, `${cid1}/dhcpnet/eth0`);
+      assert.equal(`${rec.address}/${rec.prefix}`, a1);
+      assert.equal(rec.mac, macOf(c1));
+      assert.equal(rec.netns, c1.path);
+      assert.deepEqual(rec.routers, [GW]);
+      assert.ok(Date.parse(rec.renewAt) < Date.parse(rec.rebindAt) && Date.parse(rec.rebindAt) < Date.parse(rec.expireAt), JSON.stringify(rec));
+      const d1 = discovers(macOf(c1));
+      assert.equal(d1, 1, dnsmasqLog());
+
+      assert.equal(await stopDaemon(pd, 'SIGTERM'), 0);
+      assert.ok(savedFor(cid1), 'SIGTERM keeps the lease in the file');
+      await pstart();
+      assert.match(pd!.log(), new RegExp(`${cid1}/dhcpnet/eth0: resumed the lease of ${a1.split('/')[0]}`));
+      const again = run('ADD', pconf(), { cid: cid1, ns: c1 });
+      assert.equal(again.json.ips[0].address, a1, again.stdout);
+      const a2 = add(c2, cid2);
+
+      // SIGKILL: no chance to write anything at exit
+      pd!.proc.kill('SIGKILL');
+      await pd!.exited;
+      await pstart();
+      for (const [cid, c, a] of [[cid1, c1, a1], [cid2, c2, a2]] as const) {
+        const r = run('ADD', pconf(), { cid, ns: c });
+        assert.equal(r.json.ips[0].address, a, r.stdout);
+        assert.deepEqual(r.json.routes, [{ dst: '0.0.0.0/0', gw: GW }]);
+      }
+      assert.equal(discovers(macOf(c1)), d1, 'no new DISCOVER after two restarts');
+      assert.equal(discovers(macOf(c2)), 1);
+      // T1 is 3 s: the restarted daemon renews both (unicast, from the saved server and MAC)
+      await waitFor(() => `renewals after the restart (daemon: ${pd!.log()})`, () => pd!.log().includes(`${cid1}/dhcpnet/eth0: lease renewed`) && pd!.log().includes(`${cid2}/dhcpnet/eth0: lease renewed`), 8000);
+      for (const [cid, c, a] of [[cid1, c1, a1], [cid2, c2, a2]] as const) {
+        assert.equal(run('DEL', pconf(), { cid, ns: c }).code, 0);
+        const ip = a.split('/')[0];
+        await waitFor(`DHCPRELEASE of ${ip} after the restart`, () => dnsmasqLog().includes(`DHCPRELEASE(br0) ${ip} `), 2000);
+        assert.equal(savedFor(cid), undefined, 'DEL removes the lease from the file before it answers');
+      }
+    });
+
+    it('a lease whose netns was deleted while the daemon was down is dropped at start (logged, removed from the file)', async () => {
+      const c = client();
+      const cid = `cnits-pgone-${uniq()}`;
+      const a = add(c, cid);
+      assert.equal(await stopDaemon(pd, 'SIGTERM'), 0);
+      c.remove();
+      await pstart();
+      assert.match(pd!.log(), new RegExp(`${cid}/dhcpnet/eth0: dropping the saved lease of ${a.split('/')[0]}: netns ".*" no longer exists`));
+      await waitFor('the file without the dropped lease', () => savedFor(cid) === undefined, 2000);
+      assert.equal(run('DEL', pconf(), { cid, ns: c }).code, 0, 'DEL of the dropped lease succeeds');
+    });
+
+    it('expired while the daemon was down: INIT-REBOOT confirms the address (no DISCOVER); without an answer the link is set down', async () => {
+      const c = client();
+      const lonely = client({ attach: false });
+      const cid = `cnits-pexp-${uniq()}`;
+      const a = add(c, cid);
+      assert.equal(await stopDaemon(pd, 'SIGTERM'), 0);
+      // the file is ours: age the lease past its expiry, and give a copy to an interface no server hears
+      const doc = JSON.parse(fs.readFileSync(file(), 'utf8'));
+      const past = (s: number) => new Date(Date.now() - s * 1000).toISOString();
+      const rec = doc.leases.find((l: any) => l.containerID === cid);
+      Object.assign(rec, { boundAt: past(200), renewAt: past(140), rebindAt: past(100), expireAt: past(80) });
+      const lcid = `cnits-pexpl-${uniq()}`;
+      lonely.ip('link', 'set', 'eth0', 'up');
+      doc.leases.push({ ...rec, clientID: `${lcid}/dhcpnet/eth0`, containerID: lcid, netns: lonely.path, netnsID: '', mac: macOf(lonely) });
+      fs.writeFileSync(file(), JSON.stringify(doc));
+      const before = discovers(macOf(c));
+      await pstart();
+      assert.match(pd!.log(), new RegExp(`${cid}/dhcpnet/eth0: resumed the lease of ${a.split('/')[0]} \\(rebooting\\)`));
+      await waitFor(() => `INIT-REBOOT (daemon: ${pd!.log()})`, () => pd!.log().includes(`${cid}/dhcpnet/eth0: lease confirmed (INIT-REBOOT)`), 4000);
+      assert.equal(discovers(macOf(c)), before, 'no DISCOVER');
+      await waitFor('the confirmed lease saved with its new times', () => Date.parse(savedFor(cid)?.expireAt) > Date.now(), 2000);
+      // the lonely copy: no answer within -resendtimeout (3 s), so the expiry path: link down, dropped from the file
+      await waitFor(() => `the lonely lease to give up (daemon: ${pd!.log()})`, () => pd!.log().includes(`${lcid}/dhcpnet/eth0: INIT-REBOOT of`), 6000);
+      assert.ok(!link(lonely, 'eth0').flags.includes('UP'), 'link set down');
+      await waitFor('the file without the given-up lease', () => savedFor(lcid) === undefined, 2000);
+      assert.equal(run('DEL', pconf(), { cid, ns: c }).code, 0);
+    });
+
+    it('a garbage lease file: logged and set aside, the daemon starts and works; -leasefile "" writes nothing', async () => {
+      assert.equal(await stopDaemon(pd, 'SIGTERM'), 0);
+      fs.writeFileSync(file(), '{"version":1,"leases":[{"clientID":');
+      await pstart();
+      assert.match(pd!.log(), /ignoring lease file .*leases\.json: .*; moved to .*leases\.json\.corrupt/);
+      assert.equal(fs.readFileSync(`${file()}.corrupt`, 'utf8'), '{"version":1,"leases":[{"clientID":');
+      const c = client();
+      const cid = `cnits-pgarb-${uniq()}`;
+      add(c, cid);
+      assert.ok(savedFor(cid), 'a new, valid file');
+      assert.equal(run('DEL', pconf(), { cid, ns: c }).code, 0);
+      assert.equal(await stopDaemon(pd, 'SIGTERM'), 0);
+
+      // no lease file: nothing written (the default path is not used either)
+      const defaultFile = '/var/lib/cni/dhcp/leases.json';
+      const hadDefault = fs.existsSync(defaultFile);
+      const none = path.join(tmp, 'nofile');
+      fs.mkdirSync(none);
+      const ns = path.join(none, 'd.sock');
+      const d = await startDaemon(path.join(BIN, 'dhcp'), ['-socketpath', ns, '-leasefile', ''], ns, tmp);
+      const c2 = client();
+      const cfg = { ...conf('1.0.0'), ipam: { type: 'dhcp', daemonSocketPath: ns } };
+      assert.equal(run('ADD', cfg, { cid: 'cnits-pnone', ns: c2 }).code, 0);
+      assert.equal(run('DEL', cfg, { cid: 'cnits-pnone', ns: c2 }).code, 0);
+      assert.equal(await stopDaemon(d), 0);
+      assert.deepEqual(fs.readdirSync(none), []);
+      if (!hadDefault) assert.ok(!fs.existsSync(defaultFile), `${defaultFile} written`);
+    });
   });
 });

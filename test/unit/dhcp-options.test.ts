@@ -231,7 +231,19 @@ describe('dhcp retries', () => {
 
 describe('dhcp daemon flags', () => {
   it('defaults as the reference', () => {
-    assert.deepEqual(parseDaemonFlags([]), { pidfile: '', hostprefix: '', socketpath: '/run/cni/dhcp.sock', broadcast: false, timeout: 10_000, resendmax: 62_000, resendtimeout: 208_000 });
+    assert.deepEqual(parseDaemonFlags([]), {
+      pidfile: '',
+      hostprefix: '',
+      socketpath: '/run/cni/dhcp.sock',
+      broadcast: false,
+      timeout: 10_000,
+      resendmax: 62_000,
+      resendtimeout: 208_000,
+      leasefile: '/var/lib/cni/dhcp/leases.json',
+    });
+    // ours (plugins#235): an empty value keeps leases in memory only, as the reference does
+    assert.equal(parseDaemonFlags(['-leasefile', '']).leasefile, '');
+    assert.equal(parseDaemonFlags(['-leasefile=/tmp/l.json']).leasefile, '/tmp/l.json');
   });
 
   it('takes -flag value, -flag=value, --flag, and booleans without a value', () => {
