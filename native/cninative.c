@@ -596,6 +596,7 @@ static napi_value init(napi_env env, napi_value exports) {
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   { extern void cni_packet_init(napi_env, napi_value); cni_packet_init(env, exports); } // native/packet.c: AF_PACKET sockets for dhcp
+  { extern void cni_unixsock_init(napi_env, napi_value); cni_unixsock_init(env, exports); } // native/unixsock.c: the dhcp plugin's RPC socket
   return exports;
 }
 

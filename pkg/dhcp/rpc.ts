@@ -3,6 +3,7 @@
 // Wire facts verified against Debian's /usr/lib/cni/dhcp 1.1.1: see pkg/gob/README.md.
 import type { Server } from 'node:net';
 import { resolve } from 'node:path';
+import { hex } from '../bytes/index.js';
 import { formatIP, parseCIDR, parseIP, prefixFromMask, type IP } from '../ip/addr.js';
 import type { CmdArgs } from '../skel/index.js';
 import type { DNS, IPConfig, Interface, Result, Route } from '../types/result.js';
@@ -166,11 +167,11 @@ export function serveDHCP(server: Server, handlers: { allocate(args: CmdArgs): P
 }
 
 function wrongType(path: string, want: string, got: unknown): Error {
-  return new Error(`gob: ${path}: expected ${want}, got ${got instanceof Buffer ? 'bytes' : typeof got}`);
+  return new Error(`gob: ${path}: expected ${want}, got ${got instanceof Uint8Array ? 'bytes' : typeof got}`);
 }
 
 function structValue(v: unknown, path: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Buffer || v instanceof Map) throw wrongType(path, 'a struct', v);
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array || v instanceof Map) throw wrongType(path, 'a struct', v);
   return v as Record<string, unknown>;
 }
 
@@ -188,10 +189,10 @@ function int(o: Record<string, unknown>, key: string, path: string): number | un
   return v;
 }
 
-function bytes(o: Record<string, unknown>, key: string, path: string): Buffer | undefined {
+function bytes(o: Record<string, unknown>, key: string, path: string): Uint8Array | undefined {
   const v = o[key];
   if (v === undefined) return undefined;
-  if (!(v instanceof Buffer)) throw wrongType(`${path}.${key}`, 'bytes', v);
+  if (!(v instanceof Uint8Array)) throw wrongType(`${path}.${key}`, 'bytes', v);
   return v;
 }
 
@@ -210,6 +211,12 @@ function strings(o: Record<string, unknown>, key: string, path: string): string[
   return l.length ? (l as string[]) : undefined;
 }
 
+/** CmdArgs.stdinData is a Buffer (pkg/skel's type), whatever byte array the decoder hands out. */
+function asBuffer(b: Uint8Array | undefined): Buffer {
+  if (!b) return Buffer.alloc(0);
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length);
+}
+
 /** A decoded CmdArgs; fields the sender left out (zero values) or does not know (NetnsOverride) default. */
 export function cmdArgsFromGob(d: Decoded): CmdArgs {
   const o = structValue(d.value, 'CmdArgs');
@@ -222,7 +229,7 @@ export function cmdArgsFromGob(d: Decoded): CmdArgs {
     args: str(o, 'Args', 'CmdArgs'),
     path: str(o, 'Path', 'CmdArgs'),
     netnsOverride: override === true,
-    stdinData: bytes(o, 'StdinData', 'CmdArgs') ?? Buffer.alloc(0),
+    stdinData: asBuffer(bytes(o, 'StdinData', 'CmdArgs')),
   };
 }
 
@@ -275,11 +282,11 @@ export function resultToGob(r: Result): Reply {
 }
 
 /** net.IP bytes as Go prints them: 4 bytes or 16 (an IPv4-mapped one printed as IPv4). */
-function ipFromBytes(b: Buffer, path: string): IP {
+function ipFromBytes(b: Uint8Array, path: string): IP {
   if (b.length === 4) return { family: 4, bytes: b };
   if (b.length === 16) {
     const mapped = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
-    return mapped ? { family: 4, bytes: Buffer.from(b.subarray(12)) } : { family: 6, bytes: b };
+    return mapped ? { family: 4, bytes: b.subarray(12) } : { family: 6, bytes: b };
   }
   throw new Error(`${path}: IP of ${b.length} bytes`);
 }
@@ -293,7 +300,7 @@ function ipNetFromGob(v: unknown, path: string): string {
   // Go's IPNet.String: a 16-byte mask goes with an IPv4 address through its last 4 bytes.
   const m = addr.family === 4 && mask.length === 16 ? mask.subarray(12) : mask;
   const prefix = m.length === addr.bytes.length ? prefixFromMask(m) : undefined;
-  if (prefix === undefined) throw new Error(`${path}: mask ${mask.toString('hex')} is not a prefix of ${formatIP(addr)}`);
+  if (prefix === undefined) throw new Error(`${path}: mask ${hex(mask)} is not a prefix of ${formatIP(addr)}`);
   return `${formatIP(addr)}/${prefix}`;
 }
 

@@ -2,7 +2,13 @@
 // sends `CONNECT /_goRPC_ HTTP/1.0`, the server answers `HTTP/1.0 200 Connected to
 // Go RPC`, then each call is a gob Request{ServiceMethod, Seq} and the argument, each
 // reply a gob Response{ServiceMethod, Seq, Error} and the reply value.
-import { createConnection, type Server, type Socket } from 'node:net';
+// The client side talks through the addon (native/unixsock.c), never node:net: a
+// plugin makes one call per process, and node:net costs it ~2.5-3.5 ms to load
+// plus as much in first calls of its stream machinery. The server side
+// (the daemon, long-lived) uses node:net.
+import type { Server, Socket } from 'node:net';
+import { concat, text, utf8 } from '../bytes/index.js';
+import { native } from '../native/index.js';
 import { Decoder, GobFramingError, type Decoded } from './decoder.js';
 import { Encoder } from './encoder.js';
 import { gobString, gobUint, type GobType, type StructType } from './types.js';
@@ -46,16 +52,21 @@ export class RPCError extends Error {
 
 const MAX_HEAD = 64 << 10;
 
-/** Splits off an HTTP head ending in a blank line (LF or CRLF, as Go's reader accepts). */
+/** Where an HTTP head ends (a blank line, LF or CRLF, as Go's reader accepts): its length and the terminator's. */
+function headEnd(b: Uint8Array): { end: number; skip: number } | undefined {
+  for (let i = 0; i + 1 < b.length; i++) {
+    if (b[i] !== 0x0a) continue;
+    if (b[i + 1] === 0x0a) return { end: i, skip: 2 };
+    if (i > 0 && b[i - 1] === 0x0d && b[i + 1] === 0x0d && b[i + 2] === 0x0a) return { end: i - 1, skip: 4 };
+  }
+  return undefined;
+}
+
+/** Splits off an HTTP head (the server side's copy, on node:net Buffers). */
 function splitHead(buf: Buffer): { lines: string[]; rest: Buffer } | undefined {
-  const lf = buf.indexOf('\n\n');
-  const crlf = buf.indexOf('\r\n\r\n');
-  let end = -1;
-  let skip = 0;
-  if (lf >= 0 && (crlf < 0 || lf < crlf)) [end, skip] = [lf, 2];
-  else if (crlf >= 0) [end, skip] = [crlf, 4];
-  if (end < 0) return undefined;
-  return { lines: buf.toString('latin1', 0, end).split(/\r?\n/), rest: buf.subarray(end + skip) };
+  const h = headEnd(buf);
+  if (!h) return undefined;
+  return { lines: buf.toString('latin1', 0, h.end).split(/\r?\n/), rest: buf.subarray(h.end + h.skip) };
 }
 
 function errnoError(message: string, code: string): Error {
@@ -96,43 +107,53 @@ export class RPCClient {
   private header: Record<string, unknown> | undefined;
   private failure: Error | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private fd = -1;
 
-  private constructor(private readonly socket: Socket) {}
+  private constructor() {}
 
-  /** Connects to a unix socket and does the HTTP CONNECT handshake. Rejects with the socket's error (errno code kept). */
+  /**
+   * Connects to a unix socket and does the HTTP CONNECT handshake. Rejects with the
+   * connect error (errno code kept: ENOENT, ECONNREFUSED...) or the handshake's.
+   */
   static dial(socketPath: string, opts: DialOptions = {}): Promise<RPCClient> {
     return new Promise((resolve, reject) => {
-      const socket = createConnection({ path: socketPath });
-      const client = new RPCClient(socket);
-      let head = Buffer.alloc(0);
+      const client = new RPCClient();
+      let head: Uint8Array | undefined;
       let connected = false;
       const fail = (e: Error) => {
         client.fail(e);
         if (!connected) reject(e);
       };
+      const onEvent = (chunk: Buffer | null, err?: Error) => {
+        if (client.failure) return;
+        if (err) return fail(err);
+        if (!chunk) return fail(new Error(connected ? 'unexpected EOF' : `dial-http unix ${socketPath}: unexpected EOF`));
+        if (connected) return client.onData(chunk);
+        const buf = head ? concat([head, chunk]) : chunk;
+        const h = headEnd(buf);
+        if (!h) {
+          head = buf;
+          if (buf.length > MAX_HEAD) fail(new Error(`dial-http unix ${socketPath}: HTTP response head too long`));
+          return;
+        }
+        const line = text(buf, 0, h.end).split(/\r?\n/)[0];
+        const status = /^HTTP\/\d\.\d (.*)$/.exec(line)?.[1];
+        if (status !== CONNECTED) return fail(new Error(`dial-http unix ${socketPath}: unexpected HTTP response: ${status ?? line}`));
+        connected = true;
+        resolve(client);
+        // the decoder wants a Buffer: a chunk is one; a head that came in pieces is copied once
+        const rest = buf === chunk ? chunk.subarray(h.end + h.skip) : Buffer.from(buf.subarray(h.end + h.skip));
+        if (rest.length) client.onData(rest);
+      };
+      try {
+        client.fd = native().unixConnect(socketPath, onEvent);
+        native().unixWrite(client.fd, utf8(`CONNECT ${RPC_PATH} HTTP/1.0\n\n`));
+      } catch (e) {
+        return fail(e as Error);
+      }
       if (opts.timeoutMs !== undefined) {
         client.timer = setTimeout(() => fail(errnoError(`timed out after ${opts.timeoutMs} ms talking to ${socketPath}`, 'ETIMEDOUT')), opts.timeoutMs);
       }
-      socket.on('error', fail);
-      socket.on('close', () => fail(new Error(connected ? 'unexpected EOF' : `dial-http unix ${socketPath}: unexpected EOF`)));
-      socket.on('connect', () => socket.write(`CONNECT ${RPC_PATH} HTTP/1.0\n\n`));
-      socket.on('data', (chunk: Buffer) => {
-        if (connected) return client.onData(chunk);
-        head = Buffer.concat([head, chunk]);
-        const parsed = splitHead(head);
-        if (!parsed) {
-          if (head.length > MAX_HEAD) fail(new Error(`dial-http unix ${socketPath}: HTTP response head too long`));
-          return;
-        }
-        const status = /^HTTP\/\d\.\d (.*)$/.exec(parsed.lines[0])?.[1];
-        if (status !== CONNECTED) {
-          fail(new Error(`dial-http unix ${socketPath}: unexpected HTTP response: ${status ?? parsed.lines[0]}`));
-          return;
-        }
-        connected = true;
-        resolve(client);
-        if (parsed.rest.length) client.onData(parsed.rest);
-      });
     });
   }
 
@@ -140,15 +161,16 @@ export class RPCClient {
   call(serviceMethod: string, argType: GobType, arg: unknown): Promise<unknown> {
     if (this.failure) return Promise.reject(this.failure);
     const seq = this.seq++;
-    let bytes: Buffer;
-    try {
-      bytes = Buffer.concat([this.encoder.encode(requestType, { ServiceMethod: serviceMethod, Seq: seq }), this.encoder.encode(argType, arg)]);
-    } catch (e) {
-      return Promise.reject(e);
-    }
     return new Promise((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject });
-      this.socket.write(bytes);
+      try {
+        const bytes = concat([this.encoder.encode(requestType, { ServiceMethod: serviceMethod, Seq: seq }), this.encoder.encode(argType, arg)]);
+        this.pending.set(seq, { resolve, reject });
+        native().unixWrite(this.fd, bytes);
+      } catch (e) {
+        // an encoding error fails this call only; a send error (the daemon went away) the connection, this call included
+        if (!this.pending.has(seq)) return reject(e);
+        this.fail(e as Error);
+      }
     });
   }
 
@@ -158,11 +180,13 @@ export class RPCClient {
   }
 
   private fail(e: Error): void {
-    if (!this.failure) this.failure = e;
+    if (this.failure) return;
+    this.failure = e;
     clearTimeout(this.timer);
-    for (const p of this.pending.values()) p.reject(this.failure);
+    for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
-    this.socket.destroy();
+    // once only: the fd number may belong to another connection after this
+    if (this.fd >= 0) native().unixClose(this.fd);
   }
 
   private onData(chunk: Buffer): void {

@@ -38,6 +38,12 @@ export interface Native {
   packetSend(fd: number, frame: Buffer): number;
   /** Stops delivering frames and closes a packetOpen socket. */
   packetClose(fd: number): void;
+  /** native/unixsock.c: a non-blocking connect to a unix stream socket (errno errors thrown); `onEvent` gets each chunk read, `null` at the end of the stream, or `(null, error)`, on the event loop. */
+  unixConnect(path: string, onEvent: (data: Buffer | null, err?: Error) => void): number;
+  /** Sends `data` on a unixConnect socket now, queueing what the socket does not take at once. */
+  unixWrite(fd: number, data: Uint8Array): void;
+  /** Stops a unixConnect socket's callbacks and closes it. */
+  unixClose(fd: number): void;
 }
 
 /** An opaque running spawnStart job. */

@@ -1,6 +1,7 @@
 // The dhcp IPAM plugin: every verb is one RPC to the daemon over its unix
 // socket (reference §2.8: DHCP.Allocate / DHCP.Release, Go net/rpc + gob).
 import { resolve } from 'node:path';
+import { text } from '../../pkg/bytes/index.js';
 import { callDHCP, RPCError } from '../../pkg/dhcp/rpc.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { CniError, ErrCode, errnoCode } from '../../pkg/types/error.js';
@@ -47,7 +48,7 @@ export async function del(args: CmdArgs): Promise<void> {
  */
 export async function check(args: CmdArgs): Promise<void> {
   const { socketPath } = loadDHCPConf(args.stdinData, args.args);
-  const conf = JSON.parse(args.stdinData.toString('utf8')) as Record<string, unknown>;
+  const conf = JSON.parse(text(args.stdinData)) as Record<string, unknown>;
   const stdinData = Buffer.from(JSON.stringify({ ...conf, [CHECK_MARKER]: true }));
   asResult(await call(socketPath, 'DHCP.Allocate', { ...args, stdinData }), 'DHCP.Allocate');
 }

@@ -1,0 +1,293 @@
+// Unix stream sockets for the dhcp plugin's RPC client (pkg/gob/netrpc.ts).
+// Each plugin call makes one connection to the daemon; node:net would cost
+// ~2.5-3.5 ms to load and as much again in first calls of its stream machinery
+// (createConnection, the connect event, socket.write), measured per call here.
+// This is the few lines the client needs: a non-blocking connect, a libuv poll
+// handle that hands each chunk read to a JS callback on the event loop (so an
+// in-process server, as in the tests and the code-cache trainer, still gets to
+// answer), and a write that queues what the socket does not take at once.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <node_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <uv.h>
+
+struct us_conn {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref cb;
+  napi_async_context ctx;
+  int fd;
+  int eof;
+  unsigned char *out;
+  size_t outLen, outOff;
+  struct us_conn *next;
+};
+
+static struct us_conn *conns;
+
+static const char *us_errno_name(int e) {
+  switch (e) {
+  case EPERM: return "EPERM";
+  case ENOENT: return "ENOENT";
+  case EINTR: return "EINTR";
+  case EBADF: return "EBADF";
+  case EAGAIN: return "EAGAIN";
+  case ENOMEM: return "ENOMEM";
+  case EACCES: return "EACCES";
+  case ENOTDIR: return "ENOTDIR";
+  case EINVAL: return "EINVAL";
+  case EMFILE: return "EMFILE";
+  case ENFILE: return "ENFILE";
+  case EPIPE: return "EPIPE";
+  case ENAMETOOLONG: return "ENAMETOOLONG";
+  case ELOOP: return "ELOOP";
+  case ENOTSOCK: return "ENOTSOCK";
+  case EPROTOTYPE: return "EPROTOTYPE";
+  case ECONNRESET: return "ECONNRESET";
+  case ECONNREFUSED: return "ECONNREFUSED";
+  case ETIMEDOUT: return "ETIMEDOUT";
+  case ENOBUFS: return "ENOBUFS";
+  default: return "EUNKNOWN";
+  }
+}
+
+// An Error with `errno`, `code` and `syscall`, as the rest of the addon throws.
+static napi_value us_error(napi_env env, const char *syscall, int e) {
+  napi_value msg, err, num, code, sc;
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s: %s", syscall, strerror(e));
+  napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &msg);
+  napi_create_string_utf8(env, us_errno_name(e), NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, msg, &err);
+  napi_create_int32(env, e, &num);
+  napi_set_named_property(env, err, "errno", num);
+  napi_set_named_property(env, err, "code", code);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sc);
+  napi_set_named_property(env, err, "syscall", sc);
+  return err;
+}
+
+static napi_value us_throw(napi_env env, const char *syscall, int e) {
+  napi_throw(env, us_error(env, syscall, e));
+  return NULL;
+}
+
+static struct us_conn *find(int fd) {
+  for (struct us_conn *c = conns; c; c = c->next)
+    if (c->fd == fd) return c;
+  return NULL;
+}
+
+static void on_closed(uv_handle_t *h) {
+  struct us_conn *c = h->data;
+  close(c->fd);
+  free(c->out);
+  free(c);
+}
+
+// Calls onEvent(data, err) on the event loop: (Buffer) for bytes read,
+// (null) at end of stream, (null, Error) for a socket error.
+static void deliver(struct us_conn *c, napi_value data, napi_value err) {
+  napi_env env = c->env;
+  napi_value cb, recv, argv[2] = {data, err};
+  napi_get_reference_value(env, c->cb, &cb);
+  napi_get_global(env, &recv);
+  if (napi_make_callback(env, c->ctx, recv, cb, 2, argv, NULL) == napi_pending_exception) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    napi_fatal_exception(env, exc);
+  }
+}
+
+static void fail_conn(struct us_conn *c, const char *syscall, int e) {
+  napi_value nul;
+  uv_poll_stop(&c->poll);
+  c->eof = 1;
+  napi_get_null(c->env, &nul);
+  deliver(c, nul, us_error(c->env, syscall, e));
+}
+
+// Sends queued bytes; 0, or the errno that ended the connection.
+static int flush(struct us_conn *c) {
+  while (c->outOff < c->outLen) {
+    ssize_t n = send(c->fd, c->out + c->outOff, c->outLen - c->outOff, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    if (n < 0) return errno;
+    c->outOff += (size_t)n;
+  }
+  free(c->out);
+  c->out = NULL;
+  c->outLen = c->outOff = 0;
+  return 0;
+}
+
+static void on_event(uv_poll_t *h, int status, int events);
+
+// Waits for what is due now: reads until the end of the stream, writes while any are queued.
+static void start(struct us_conn *c) {
+  int events = (c->eof ? 0 : UV_READABLE) | (c->outOff < c->outLen ? UV_WRITABLE : 0);
+  if (events) uv_poll_start(&c->poll, events, on_event);
+  else uv_poll_stop(&c->poll);
+}
+
+static void on_event(uv_poll_t *h, int status, int events) {
+  struct us_conn *c = h->data;
+  napi_env env = c->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (status < 0) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    fail_conn(c, "poll", err ? err : -status);
+    napi_close_handle_scope(env, scope);
+    return;
+  }
+  if (events & UV_WRITABLE) {
+    int e = flush(c);
+    if (e) {
+      fail_conn(c, "send", e);
+      napi_close_handle_scope(env, scope);
+      return;
+    }
+  }
+  unsigned char buf[65536];
+  // Bounded, and stopped as soon as the callback closes the connection (c->cb is then NULL).
+  for (int i = 0; i < 16 && (events & UV_READABLE) && c->cb && !c->eof; i++) {
+    ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n < 0) {
+      fail_conn(c, "recv", errno);
+      break;
+    }
+    napi_value data, undef;
+    napi_get_undefined(env, &undef);
+    if (n == 0) {
+      c->eof = 1;
+      napi_get_null(env, &data);
+      deliver(c, data, undef);
+      break;
+    }
+    if (napi_create_buffer_copy(env, (size_t)n, buf, NULL, &data) != napi_ok) break;
+    deliver(c, data, undef);
+  }
+  if (c->cb) start(c);
+  napi_close_handle_scope(env, scope);
+}
+
+// unixConnect(path, onEvent) -> fd: a non-blocking connect to the stream socket
+// at path (errors thrown with their errno code: ENOENT, ECONNREFUSED, EAGAIN when
+// the listener's backlog is full, ...), then onEvent(Buffer | null, Error?) on the
+// event loop for each chunk read, the end of the stream, or an error.
+static napi_value js_unix_connect(napi_env env, napi_callback_info info) {
+  size_t argc = 2, len = 0;
+  napi_value argv[2];
+  napi_valuetype t;
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) return us_throw(env, "connect", EINVAL);
+  if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) return us_throw(env, "connect", EINVAL);
+  if (len == 0) return us_throw(env, "connect", ENOENT);
+  if (len >= sizeof sa.sun_path) return us_throw(env, "connect", ENAMETOOLONG);
+  napi_get_value_string_utf8(env, argv[0], sa.sun_path, sizeof sa.sun_path, &len);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return us_throw(env, "socket", errno);
+  int rc;
+  do rc = connect(fd, (struct sockaddr *)&sa, sizeof sa); while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    int e = errno;
+    close(fd);
+    return us_throw(env, "connect", e);
+  }
+  struct us_conn *c = calloc(1, sizeof *c);
+  uv_loop_t *loop;
+  if (!c || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &c->poll, fd) != 0) {
+    free(c);
+    close(fd);
+    return us_throw(env, "uv_poll_init", ENOMEM);
+  }
+  c->env = env;
+  c->fd = fd;
+  c->poll.data = c;
+  napi_value name, resource;
+  napi_create_string_utf8(env, "cni-ts:unixsock", NAPI_AUTO_LENGTH, &name);
+  napi_create_object(env, &resource);
+  napi_create_reference(env, argv[1], 1, &c->cb);
+  napi_async_init(env, resource, name, &c->ctx);
+  start(c);
+  c->next = conns;
+  conns = c;
+  napi_value r;
+  napi_create_int32(env, fd, &r);
+  return r;
+}
+
+// unixWrite(fd, bytes): sends now what the socket takes, queues the rest for
+// the event loop (in order). Throws EPIPE/ECONNRESET... when the peer is gone,
+// EBADF for an fd unixConnect did not return (or one already closed).
+static napi_value js_unix_write(napi_env env, napi_callback_info info) {
+  size_t argc = 2, len = 0;
+  napi_value argv[2];
+  void *data = NULL;
+  int32_t fd = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
+    return us_throw(env, "send", EINVAL);
+  }
+  struct us_conn *c = find(fd);
+  if (!c) return us_throw(env, "send", EBADF);
+  if (len == 0) return NULL;
+  size_t pending = c->outLen - c->outOff;
+  unsigned char *out = malloc(pending + len);
+  if (!out) return us_throw(env, "send", ENOMEM);
+  if (pending) memcpy(out, c->out + c->outOff, pending);
+  memcpy(out + pending, data, len);
+  free(c->out);
+  c->out = out;
+  c->outLen = pending + len;
+  c->outOff = 0;
+  int e = flush(c);
+  if (e) return us_throw(env, "send", e);
+  start(c);
+  return NULL;
+}
+
+// unixClose(fd): stops the callbacks and closes the socket (once libuv lets
+// go of it). Unknown fds are ignored.
+static napi_value js_unix_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc >= 1) napi_get_value_int32(env, argv[0], &fd);
+  for (struct us_conn **p = &conns; *p; p = &(*p)->next) {
+    struct us_conn *c = *p;
+    if (c->fd != fd) continue;
+    *p = c->next;
+    uv_poll_stop(&c->poll);
+    napi_delete_reference(env, c->cb);
+    c->cb = NULL;
+    napi_async_destroy(env, c->ctx);
+    uv_close((uv_handle_t *)&c->poll, on_closed);
+    break;
+  }
+  return NULL;
+}
+
+/** Adds unixConnect, unixWrite and unixClose to the addon's exports (called from init()). */
+void cni_unixsock_init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"unixConnect", NULL, js_unix_connect, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixWrite", NULL, js_unix_write, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixClose", NULL, js_unix_close, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}
