@@ -80,10 +80,14 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /**
  * Calls `attempt` until it succeeds: 4 fast retries 2 s ±1 s apart, then 4 s ±1 s
- * doubling up to `resendMax`, until `deadline` (ms since the epoch). LinkGoneError
- * and aborts end it at once; otherwise the last error is thrown with "no more tries".
+ * doubling up to `resendMax`, until `deadline` (ms since the epoch). LinkGoneError,
+ * aborts and errors `final` picks end it at once; otherwise the last error is
+ * thrown with "no more tries".
  */
-export async function backoffRetry<T>(attempt: (signal: AbortSignal) => Promise<T>, o: { resendMax: number; deadline: number; signal: AbortSignal; log(m: string): void }): Promise<T> {
+export async function backoffRetry<T>(
+  attempt: (signal: AbortSignal) => Promise<T>,
+  o: { resendMax: number; deadline: number; signal: AbortSignal; log(m: string): void; final?(e: unknown): boolean },
+): Promise<T> {
   let base = RESEND_DELAY0;
   let fast = RESEND_FAST_MAX;
   for (;;) {
@@ -93,7 +97,7 @@ export async function backoffRetry<T>(attempt: (signal: AbortSignal) => Promise<
     try {
       return await attempt(limit);
     } catch (e) {
-      if (o.signal.aborted || e instanceof LinkGoneError) throw e;
+      if (o.signal.aborted || e instanceof LinkGoneError || o.final?.(e)) throw e;
       last = limit.aborted ? new Error('retry deadline reached') : e;
     }
     const inFast = fast > 0;
@@ -340,6 +344,9 @@ export class ManagedLease {
         deadline: Math.min(Date.now() + this.cfg.resendTimeout, until),
         signal: this.stopper.signal,
         log: (m) => this.cfg.log(`${this.clientID}: ${m}`),
+        // RFC 2131 §4.4.5: a NAK to a renewal, rebinding or INIT-REBOOT is an answer, not a loss to retry (a DORA
+        // retries: it starts again from DISCOVER)
+        final: (e) => mode !== 'obtain' && e instanceof DHCPNakError,
       });
     } finally {
       t.close();

@@ -408,8 +408,12 @@ describe('dhcp', { skip }, () => {
     let starts = 0;
     let pd: Daemon | undefined;
     const pstart = async (extra: string[] = []) => {
-      pd = await startDaemon(path.join(BIN, 'dhcp'), ['-socketpath', psock(), '-timeout', '1s', '-resendtimeout', '3s', '-leasefile', file(), ...extra], psock(), tmp, undefined, `persist-${++starts}`);
+      pd = await startDaemon(path.join(BIN, 'dhcp'), ['-socketpath', psock(), '-timeout', '2s', '-resendtimeout', '8s', '-leasefile', file(), ...extra], psock(), tmp, undefined, `persist-${++starts}`);
       return pd;
+    };
+    /** Each test starts from a running daemon, whatever ran before it. */
+    const ensureRunning = async () => {
+      if (!pd || pd.proc.exitCode !== null || pd.proc.signalCode !== null) await pstart();
     };
     const pconf = () => ({ ...conf('1.0.0'), ipam: { type: 'dhcp', daemonSocketPath: psock() } });
     const saved = (): any[] => (fs.existsSync(file()) ? JSON.parse(fs.readFileSync(file(), 'utf8')).leases : []);
@@ -478,6 +482,7 @@ describe('dhcp', { skip }, () => {
     });
 
     it('a lease whose netns was deleted while the daemon was down is dropped at start (logged, removed from the file)', async () => {
+      await ensureRunning();
       const c = client();
       const cid = `cnits-pgone-${uniq()}`;
       const a = add(c, cid);
@@ -489,13 +494,17 @@ describe('dhcp', { skip }, () => {
       assert.equal(run('DEL', pconf(), { cid, ns: c }).code, 0, 'DEL of the dropped lease succeeds');
     });
 
-    it('expired while the daemon was down: INIT-REBOOT confirms the address (no DISCOVER); without an answer the link is set down', async () => {
+    it('expired while the daemon was down: INIT-REBOOT confirms the address (no DISCOVER); refused or unanswered, the link is set down', async () => {
+      await ensureRunning();
       const c = client();
       const lonely = client({ attach: false });
       const cid = `cnits-pexp-${uniq()}`;
       const a = add(c, cid);
+      const nakc = client();
+      const ncid = `cnits-pexpn-${uniq()}`;
+      add(nakc, ncid);
       assert.equal(await stopDaemon(pd, 'SIGTERM'), 0);
-      // the file is ours: age the lease past its expiry, and give a copy to an interface no server hears
+      // the file is ours: age the leases past their expiry, and give a copy to an interface no server hears
       const doc = JSON.parse(fs.readFileSync(file(), 'utf8'));
       const past = (s: number) => new Date(Date.now() - s * 1000).toISOString();
       const rec = doc.leases.find((l: any) => l.containerID === cid);
@@ -503,21 +512,31 @@ describe('dhcp', { skip }, () => {
       const lcid = `cnits-pexpl-${uniq()}`;
       lonely.ip('link', 'set', 'eth0', 'up');
       doc.leases.push({ ...rec, clientID: `${lcid}/dhcpnet/eth0`, containerID: lcid, netns: lonely.path, netnsID: '', mac: macOf(lonely) });
+      // and one that asks for an address the server did not give this client: it refuses (NAK) at once
+      const nrec = doc.leases.find((l: any) => l.containerID === ncid);
+      Object.assign(nrec, { boundAt: past(200), renewAt: past(140), rebindAt: past(100), expireAt: past(80), address: '10.232.0.49' });
       fs.writeFileSync(file(), JSON.stringify(doc));
       const before = discovers(macOf(c));
       await pstart();
       assert.match(pd!.log(), new RegExp(`${cid}/dhcpnet/eth0: resumed the lease of ${a.split('/')[0]} \\(rebooting\\)`));
       await waitFor(() => `INIT-REBOOT (daemon: ${pd!.log()})`, () => pd!.log().includes(`${cid}/dhcpnet/eth0: lease confirmed (INIT-REBOOT)`), 4000);
       assert.equal(discovers(macOf(c)), before, 'no DISCOVER');
+      await waitFor(() => `the refused lease to give up (daemon: ${pd!.log()})`, () => pd!.log().includes(`${ncid}/dhcpnet/eth0: INIT-REBOOT of 10.232.0.49 failed: DHCPNAK`), 2000);
+      assert.match(dnsmasqLog(), /DHCPNAK\(br0\) 10\.232\.0\.49 /);
+      assert.ok(!link(nakc, 'eth0').flags.includes('UP'), 'refused: link set down');
+      assert.equal(discovers(macOf(nakc)), 1, 'refused: no new address sought');
+      await waitFor('the file without the refused lease', () => savedFor(ncid) === undefined, 2000);
       await waitFor('the confirmed lease saved with its new times', () => Date.parse(savedFor(cid)?.expireAt) > Date.now(), 2000);
-      // the lonely copy: no answer within -resendtimeout (3 s), so the expiry path: link down, dropped from the file
-      await waitFor(() => `the lonely lease to give up (daemon: ${pd!.log()})`, () => pd!.log().includes(`${lcid}/dhcpnet/eth0: INIT-REBOOT of`), 6000);
+      // the lonely copy: no answer within -resendtimeout (8 s; the retries end at ~6 s), so the expiry path: link
+      // down, dropped from the file
+      await waitFor(() => `the lonely lease to give up (daemon: ${pd!.log()})`, () => pd!.log().includes(`${lcid}/dhcpnet/eth0: INIT-REBOOT of 10.232.0.`), 10_000);
       assert.ok(!link(lonely, 'eth0').flags.includes('UP'), 'link set down');
       await waitFor('the file without the given-up lease', () => savedFor(lcid) === undefined, 2000);
       assert.equal(run('DEL', pconf(), { cid, ns: c }).code, 0);
     });
 
     it('a garbage lease file: logged and set aside, the daemon starts and works; -leasefile "" writes nothing', async () => {
+      await ensureRunning();
       assert.equal(await stopDaemon(pd, 'SIGTERM'), 0);
       fs.writeFileSync(file(), '{"version":1,"leases":[{"clientID":');
       await pstart();

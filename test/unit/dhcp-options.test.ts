@@ -3,7 +3,7 @@
 // naming the field; the daemon's results and lease times from an ACK; its flags.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Lease } from '../../pkg/dhcp/client.js';
+import { DHCPNakError, type Lease } from '../../pkg/dhcp/client.js';
 import { decodeMessage, encodeMessage, MessageType, newRequest, Opt } from '../../pkg/dhcp/message.js';
 import { clientIDOf, clientIDOption, lenientArgs, parseOptionName, prepareOptions } from '../../pkg/dhcp/options.js';
 import { CniError } from '../../pkg/types/error.js';
@@ -226,6 +226,24 @@ describe('dhcp retries', () => {
       ),
       /stopped/,
     );
+  });
+
+  it('ends at once on an error `final` picks (a NAK to a renewal or INIT-REBOOT), without "no more tries"', async () => {
+    let n = 0;
+    const nak = new DHCPNakError('10.232.0.1', 'wrong address');
+    const t0 = Date.now();
+    await assert.rejects(
+      backoffRetry(
+        async () => {
+          n++;
+          throw nak;
+        },
+        { resendMax: 8000, deadline: Date.now() + 60_000, signal: new AbortController().signal, log: () => {}, final: (e) => e instanceof DHCPNakError },
+      ),
+      (e) => e === nak,
+    );
+    assert.equal(n, 1);
+    assert.ok(Date.now() - t0 < 500);
   });
 });
 
