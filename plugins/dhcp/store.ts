@@ -4,9 +4,9 @@
 // the old file or the new one, never half of one), mode 0600 in a 0700
 // directory. Writes are serialized and coalesced: a burst of changes costs at
 // most one write in flight and one after it, the last carrying the newest state.
-import { readFileSync, renameSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Result } from '../../pkg/types/result.js';
 
 export const DEFAULT_LEASE_FILE = '/var/lib/cni/dhcp/leases.json';
@@ -87,6 +87,7 @@ export function invalidRecord(v: unknown): string | undefined {
   for (const k of ['address', 'serverID'] as const) if (!isIPv4(r[k])) return `${k}: not an IPv4 address`;
   for (const k of ['mac', 'serverMAC'] as const) if (!isMAC(r[k])) return `${k}: not a MAC address`;
   for (const k of ['boundAt', 'renewAt', 'rebindAt', 'expireAt'] as const) if (!isTime(r[k])) return `${k}: not a time`;
+  if (new Set([r.renewAt === null, r.rebindAt === null, r.expireAt === null]).size > 1) return 'renewAt, rebindAt, expireAt: all null (an infinite lease) or none';
   if (!Array.isArray(r.options) || !r.options.every((o) => Number.isInteger(o?.code) && o.code >= 0 && o.code <= 255 && isStr(o.value) && /^([0-9a-f]{2})*$/i.test(o.value))) {
     return 'options: not a list of {code, value (hex)}';
   }
@@ -114,6 +115,7 @@ export class LeaseStore {
    * want to look at) and read as no lease. A bad record is logged and skipped.
    */
   load(): StoredLease[] {
+    this.removeStaleTemps();
     let text: string;
     try {
       text = readFileSync(this.path, 'utf8');
@@ -143,6 +145,25 @@ export class LeaseStore {
       }
     });
     return out;
+  }
+
+  /** Temp files of daemons killed while writing (`<file>.<pid>.tmp`): never renamed, never read. */
+  private removeStaleTemps(): void {
+    const prefix = `${basename(this.path)}.`;
+    let names: string[];
+    try {
+      names = readdirSync(dirname(this.path));
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!name.startsWith(prefix) || !/^\d+\.tmp$/.test(name.slice(prefix.length))) continue;
+      try {
+        unlinkSync(join(dirname(this.path), name));
+      } catch {
+        // gone already, or not ours to remove: harmless either way
+      }
+    }
   }
 
   private setAside(msg: string): void {

@@ -104,6 +104,7 @@ describe('dhcp lease records', () => {
       [{ options: [{ code: 12, value: 'zz' }] }, /^options: /],
       [{ netns: '' }, /must not be empty/],
       [{ ack: 5 }, /^ack: not a string/],
+      [{ renewAt: null }, /all null \(an infinite lease\) or none/],
     ] as const) {
       assert.match(invalidRecord({ ...good, ...change }) ?? '', why, JSON.stringify(change));
     }
@@ -186,6 +187,15 @@ describe('dhcp lease file', () => {
     store.save([record()]);
     await store.flush();
     assert.equal(new LeaseStore(file, () => {}).load().length, 1);
+  });
+
+  it('temp files of a daemon killed while writing are removed at load; other files are not', () => {
+    const dir = scratch();
+    fs.mkdirSync(dir);
+    const file = path.join(dir, 'leases.json');
+    for (const name of ['leases.json.12345.tmp', 'leases.json.1.tmp', 'leases.json.x.tmp', 'other.json.7.tmp', 'leases.json.corrupt']) fs.writeFileSync(path.join(dir, name), '');
+    new LeaseStore(file, () => {}).load();
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['leases.json.corrupt', 'leases.json.x.tmp', 'other.json.7.tmp']);
   });
 
   it('a missing file is no lease, silently', () => {
