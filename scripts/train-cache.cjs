@@ -131,7 +131,7 @@ async function trainDHCP(env, sleeperPid) {
   const realStderr = process.stderr.write;
   process.stderr.write = () => true;
   const argv = process.argv;
-  process.argv = [argv[0], 'dhcp', 'daemon', '-socketpath', sock, '-timeout', '100ms', '-resendmax', '100ms', '-resendtimeout', '300ms'];
+  process.argv = [argv[0], 'dhcp', 'daemon', '-socketpath', sock, '-timeout', '100ms', '-resendmax', '100ms', '-resendtimeout', '300ms', '-leasefile', path.join(scratch, 'leases.json')];
   try {
     const mod = { exports: {} };
     scripts.get('dhcp').runInThisContext()(mod.exports, require, mod, path.join(dir, 'dhcp.js'), dir);
