@@ -2,7 +2,7 @@
 // examples and captures of Debian's Go dhcp plugin and daemon, test/fixtures/gob), every
 // wire kind round-tripped, malformed input refused, and net/rpc over a unix socket in process.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -562,5 +562,132 @@ describe('net/rpc over a unix socket, in process', () => {
     } finally {
       mute.close();
     }
+  });
+});
+
+describe("the client's socket (native/unixsock.c, no node:net)", () => {
+  let dir: string;
+  const args: CmdArgs = { containerID: 'cid', netns: '/var/run/netns/x', ifName: 'eth0', args: '', path: '/opt/cni/bin', netnsOverride: false, stdinData: Buffer.from('{"name":"n"}') };
+  const result: Result = { cniVersion: '1.1.0', ips: [{ address: '10.231.9.2/24', gateway: '10.231.9.1' }] };
+  const servers: Server[] = [];
+
+  /** A server on a fresh socket whose connections `onConn` handles (node:net on the server side, as the daemon). */
+  async function listen(onConn: (s: import('node:net').Socket) => void): Promise<string> {
+    const sock = join(dir, `s${servers.length}.sock`);
+    const server = createServer(onConn);
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(sock, r));
+    return sock;
+  }
+
+  /** The Go daemon's captured Allocate reply (Seq 0), as a stub server sends it. */
+  const reply = () => fixture('daemon-allocate-reply');
+  const goResult: Result = { cniVersion: '1.1.0', ips: [{ address: '10.231.0.56/24', gateway: '10.231.0.1' }], routes: [{ dst: '0.0.0.0/0', gw: '10.231.0.1' }] };
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cnits-gob-'));
+  });
+  after(() => {
+    for (const s of servers) s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('connect errors are thrown with their errno code, nothing left open', async () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    writeFileSync(join(dir, 'file'), '');
+    await assert.rejects(RPCClient.dial(join(dir, 'missing.sock')), { code: 'ENOENT', syscall: 'connect' });
+    await assert.rejects(RPCClient.dial(join(dir, 'file')), { code: 'ECONNREFUSED' });
+    await assert.rejects(RPCClient.dial(join(dir, 'file', 'x.sock')), { code: 'ENOTDIR' });
+    await assert.rejects(RPCClient.dial(join(dir, 'x'.repeat(120))), { code: 'ENAMETOOLONG' });
+    await assert.rejects(RPCClient.dial(''), { code: 'ENOENT' });
+    assert.ok(fds() <= before, `${fds()} fds open, ${before} before`);
+  });
+
+  it('a server that hangs up, or answers other than 200 Connected to Go RPC, fails the dial', async () => {
+    const hangup = await listen((s) => s.once('data', () => s.end()));
+    await assert.rejects(RPCClient.dial(hangup), { message: `dial-http unix ${hangup}: unexpected EOF` });
+    // closed with our CONNECT unread: the kernel resets the connection
+    const reset = await listen((s) => s.destroy());
+    await assert.rejects(RPCClient.dial(reset), { code: 'ECONNRESET' });
+    const http = await listen((s) => s.once('data', () => s.end('HTTP/1.0 404 Not Found\r\n\r\n')));
+    await assert.rejects(RPCClient.dial(http), { message: `dial-http unix ${http}: unexpected HTTP response: 404 Not Found` });
+  });
+
+  it('a handshake in pieces with CRLF is read', async () => {
+    const sock = await listen((s) => {
+      s.once('data', () => {
+        s.write('HTTP/1.0 200 Conn');
+        setTimeout(() => s.write('ected to Go RPC\r\n'), 20);
+        setTimeout(() => s.write('\r\n'), 40);
+        s.on('data', () => s.write(reply()));
+      });
+    });
+    assert.deepEqual(await callDHCP(sock, 'DHCP.Allocate', args), goResult);
+  });
+
+  it('bytes after the head in its chunk are read as the stream (a reply nobody waits for is dropped, as Go does)', async () => {
+    const e = new Encoder();
+    const sock = await listen((s) => {
+      s.once('data', () => {
+        const stray = Buffer.concat([e.encode(responseType, { ServiceMethod: 'DHCP.Release', Seq: 5 }), e.encode(emptyStructType, {})]);
+        s.write(Buffer.concat([Buffer.from('HTTP/1.0 200 Connected to Go RPC\n\n'), stray]));
+        // the answer to Seq 0 relies on the definitions sent with the stray one
+        s.once('data', () => s.write(Buffer.concat([e.encode(responseType, { ServiceMethod: 'DHCP.Release', Seq: 0 }), e.encode(emptyStructType, {})])));
+      });
+    });
+    assert.equal(await callDHCP(sock, 'DHCP.Release', args), undefined);
+  });
+
+  it('a request larger than the socket buffer is queued and sent whole', async () => {
+    const big: CmdArgs = { ...args, stdinData: Buffer.alloc(4 << 20, 0x61) };
+    let got = 0;
+    const server = createServer();
+    servers.push(server);
+    serveDHCP(server, {
+      async allocate(a) {
+        got = a.stdinData.length;
+        return result;
+      },
+      async release() {},
+    });
+    const sock = join(dir, 'big.sock');
+    await new Promise<void>((r) => server.listen(sock, r));
+    assert.deepEqual(await callDHCP(sock, 'DHCP.Allocate', big), result);
+    assert.equal(got, 4 << 20);
+  });
+
+  it('a daemon that goes away mid-call fails the call (unexpected EOF), a mute one times out', async () => {
+    const dies = await listen((s) => {
+      s.once('data', () => {
+        s.write('HTTP/1.0 200 Connected to Go RPC\n\n');
+        s.once('data', () => s.end());
+      });
+    });
+    await assert.rejects(callDHCP(dies, 'DHCP.Release', args), { message: 'unexpected EOF' });
+    // gone before the request: the send fails
+    const gone = await listen((s) => s.once('data', () => s.end('HTTP/1.0 200 Connected to Go RPC\n\n', () => s.destroy())));
+    await assert.rejects(
+      callDHCP(gone, 'DHCP.Release', args),
+      (e: NodeJS.ErrnoException) => ['EPIPE', 'ECONNRESET'].includes(e.code ?? '') || e.message === 'unexpected EOF',
+    );
+    const mute = await listen(() => undefined);
+    const t0 = Date.now();
+    await assert.rejects(callDHCP(mute, 'DHCP.Release', args, 150), { code: 'ETIMEDOUT' });
+    assert.ok(Date.now() - t0 < 2000);
+  });
+
+  it('close() with calls in flight rejects them; the fd is closed once', async () => {
+    const sock = await listen((s) => s.once('data', () => s.write('HTTP/1.0 200 Connected to Go RPC\n\n')));
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const c = await RPCClient.dial(sock);
+    const pending = c.call('DHCP.Release', cmdArgsGobType(args), cmdArgsToGob(args));
+    c.close();
+    c.close();
+    await assert.rejects(pending, { message: 'connection is shut down' });
+    // libuv closes the socket in its close phase; the server's end closes once it sees the EOF
+    for (let i = 0; i < 50 && fds() > before; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(fds() <= before, `${fds()} fds open, ${before} before the dial`);
   });
 });
