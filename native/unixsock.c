@@ -146,7 +146,7 @@ static void on_event(uv_poll_t *h, int status, int events) {
     int err = 0;
     socklen_t len = sizeof err;
     getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    fail_conn(c, "poll", err ? err : -status);
+    fail_conn(c, "recv", err ? err : -status);
     napi_close_handle_scope(env, scope);
     return;
   }

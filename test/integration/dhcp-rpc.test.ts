@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { callDHCP, cmdArgsGobType, cmdArgsToGob, resultFromGob, RPCClient, RPCError, serveDHCP } from '../../pkg/dhcp/rpc.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import type { Result } from '../../pkg/types/result.js';
-import { createNetns, isRoot, REF_BIN, REF_VERSIONS, type TestNetns } from '../helpers/index.js';
+import { BIN, createNetns, execPlugin, isRoot, REF_BIN, REF_VERSIONS, type TestNetns } from '../helpers/index.js';
 
 const GO_DHCP = join(REF_BIN, 'dhcp');
 const haveGo = existsSync(GO_DHCP);
@@ -266,6 +266,15 @@ describe('dhcp rpc: our client against the Go daemon', { skip: (!haveGo && `${GO
     }
   });
 
+  it('bin/dhcp reaches the daemon without node:net (the addon\'s socket): DEL and STATUS, NODE_DEBUG=net silent', { skip: !existsSync(join(BIN, 'dhcp')) && 'bin/dhcp not built' }, () => {
+    for (const [command, v] of [['DEL', '1.0.0'], ['STATUS', '1.1.0']]) {
+      const stdin = { cniVersion: v, name: 'gobnet', type: 'macvlan', ipam: { type: 'dhcp', daemonSocketPath: sock } };
+      const r = execPlugin('dhcp', { command, containerID: 'cnits-gob-nonet', netns: ns.path, ifName: 'eth0', stdin, env: { NODE_DEBUG: 'net', NODE_EXTRA_CA_CERTS: undefined } });
+      assert.equal(r.code, 0, `${command}: ${r.stdout}${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /^NET \d+:/m, command);
+    }
+  });
+
   const haveDnsmasq = spawnSync('sh', ['-c', 'command -v dnsmasq']).status === 0;
   it('Allocate and Release of a real lease (dnsmasq in a second namespace)', { skip: !haveDnsmasq && 'dnsmasq not installed' }, async () => {
     const srv = createNetns('gobsrv');
@@ -312,6 +321,7 @@ describe('dhcp rpc: dial errors', () => {
       writeFileSync(join(dir, 'file'), '');
       await assert.rejects(callDHCP(join(dir, 'file'), 'DHCP.Release', a), { code: 'ECONNREFUSED' });
       await assert.rejects(callDHCP(join(dir, 'nodir', 'dhcp.sock'), 'DHCP.Release', a), { code: 'ENOENT' });
+      await assert.rejects(callDHCP(join(dir, 'file', 'dhcp.sock'), 'DHCP.Release', a), { code: 'ENOTDIR' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
