@@ -4,7 +4,9 @@
 // interleaved round by round. dnsmasq serves a bridge in a scratch namespace
 // (cnits-bench-*); every plugin/daemon pair has its own veth into that bridge, so
 // the pairs never share a lease. ours→Go against Go→Go is the plugin side alone
-// (same daemon, same DHCP exchange). BENCH_RUNS rounds (default 20);
+// (same daemon, same DHCP exchange); "DEL again" (a DEL with no lease left, as
+// runtimes repeat DELs) is the RPC alone, without any DHCP traffic. The plugin-side
+// rows are medians of per-round differences. BENCH_RUNS rounds (default 20);
 // BENCH_DHCP_BASELINE=/path/to/an/older/dhcp adds that binary as a third plugin
 // (before/after comparisons in one interleaved run). Fails (never hangs) when
 // dnsmasq, bin/dhcp or Debian's dhcp is missing, and removes everything it made.
@@ -23,11 +25,10 @@ const BASELINE = process.env.BENCH_DHCP_BASELINE;
 const CALL_TIMEOUT_MS = 30_000;
 const GW = '10.232.250.1';
 
-interface Row {
-  add: number;
-  check: number;
-  del: number;
-}
+const STEPS = ['add', 'check', 'del', 'delAgain'] as const;
+type Step = (typeof STEPS)[number];
+type Row = Record<Step, number>;
+type Samples = Record<Step, number[]>;
 
 /** A plugin binary calling a daemon, on its own interface in the container namespace. */
 interface Pair {
@@ -63,7 +64,7 @@ function timed(file: string, args: string[], env: NodeJS.ProcessEnv, input: stri
   return { ms, stdout: r.stdout, stderr: r.stderr, code: r.status ?? -1 };
 }
 
-/** One ADD, CHECK, DEL of `pair`; times in ms. */
+/** One ADD, CHECK, DEL, DEL of `pair`; times in ms. */
 function cycle(pair: Pair, sockets: Record<Pair['daemon'], string>, ctrPath: string): Row {
   const conf = { cniVersion: '1.0.0', name: 'bench-dhcp', type: 'macvlan', ipam: { type: 'dhcp', daemonSocketPath: sockets[pair.daemon] } };
   const env = (command: string) => ({ PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: `bench-${pair.ifName}`, CNI_NETNS: ctrPath, CNI_IFNAME: pair.ifName, CNI_PATH: path.dirname(GO) });
@@ -76,7 +77,8 @@ function cycle(pair: Pair, sockets: Record<Pair['daemon'], string>, ctrPath: str
   const prevResult = JSON.parse(add.stdout);
   const check = step('CHECK', { ...conf, prevResult });
   const del = step('DEL', { ...conf, prevResult });
-  return { add: add.ms, check: check.ms, del: del.ms };
+  const delAgain = step('DEL', { ...conf, prevResult });
+  return { add: add.ms, check: check.ms, del: del.ms, delAgain: delAgain.ms };
 }
 
 /** Runs in the scratch host namespace: interleaved rounds of `node -e 0` and every pair. */
@@ -85,20 +87,17 @@ function inner(): void {
   const sockets = { ours: oursSock, go: goSock };
   const all = pairs();
   const node: number[] = [];
-  const times = all.map(() => ({ add: [] as number[], check: [] as number[], del: [] as number[] }));
+  const times = all.map((): Samples => ({ add: [], check: [], del: [], delAgain: [] }));
   for (let i = 0; i < WARMUP + RUNS; i++) {
     const n = timed(process.execPath, ['-e', '0'], { PATH: process.env.PATH }, '');
     if (i >= WARMUP) node.push(n.ms);
     all.forEach((p, k) => {
       const c = cycle(p, sockets, ctrPath);
       if (i < WARMUP) return;
-      times[k].add.push(c.add);
-      times[k].check.push(c.check);
-      times[k].del.push(c.del);
+      for (const s of STEPS) times[k][s].push(c[s]);
     });
   }
-  const rows = all.map((p, k) => ({ label: p.label, row: { add: median(times[k].add), check: median(times[k].check), del: median(times[k].del) } }));
-  process.stdout.write(JSON.stringify({ node: median(node), rows }));
+  process.stdout.write(JSON.stringify({ node, samples: all.map((p, k) => ({ label: p.label, samples: times[k] })) }));
 }
 
 function sleep(ms: number): Promise<void> {
@@ -188,16 +187,21 @@ async function outer(): Promise<void> {
       timeout: (WARMUP + RUNS) * all.length * 3 * CALL_TIMEOUT_MS,
     });
     if (r.status !== 0) throw new Error(`dhcp bench failed (${r.error?.message ?? `exit ${r.status}`}); our daemon: ${ours.log().slice(-2000)}\nDebian's daemon: ${go.log().slice(-2000)}`);
-    const out = JSON.parse(r.stdout) as { node: number; rows: Array<{ label: string; row: Row }> };
-    const line = (what: string, o: Row) => `| ${what} | ${o.add.toFixed(1)} | ${o.check.toFixed(1)} | ${o.del.toFixed(1)} | ${(o.add + o.check + o.del).toFixed(1)} |\n`;
-    process.stdout.write(`\ndhcp IPAM plugin→daemon (dnsmasq, spec 1.0.0), median of ${RUNS} interleaved rounds, ms; node -e 0 = ${out.node.toFixed(1)} ms\n`);
-    process.stdout.write('| plugin→daemon | ADD | CHECK | DEL | total |\n|---|---|---|---|---|\n');
-    for (const { label, row } of out.rows) process.stdout.write(line(label, row));
-    const get = (l: string) => out.rows.find((x) => x.label === l)!.row;
-    const side = (a: Row, b: Row): Row => ({ add: a.add - b.add, check: a.check - b.check, del: a.del - b.del });
+    const out = JSON.parse(r.stdout) as { node: number[]; samples: Array<{ label: string; samples: Samples }> };
+    const row = (f: (s: Step) => number): Row => ({ add: f('add'), check: f('check'), del: f('del'), delAgain: f('delAgain') });
+    const line = (what: string, o: Row) => `| ${what} | ${STEPS.map((s) => o[s].toFixed(1)).join(' | ')} | ${(o.add + o.check + o.del).toFixed(1)} |\n`;
+    process.stdout.write(`\ndhcp IPAM plugin→daemon (dnsmasq, spec 1.0.0), median of ${RUNS} interleaved rounds, ms; node -e 0 = ${median(out.node).toFixed(1)} ms\n`);
+    process.stdout.write('| plugin→daemon | ADD | CHECK | DEL | DEL again | ADD+CHECK+DEL |\n|---|---|---|---|---|---|\n');
+    for (const { label, samples } of out.samples) process.stdout.write(line(label, row((s) => median(samples[s]))));
+    const get = (l: string) => out.samples.find((x) => x.label === l)!.samples;
+    // per round: both pairs ran within the same round, so a busier moment moves both
+    const side = (a: Samples, b: Samples): Row => row((s) => median(a[s].map((x, i) => x - b[s][i])));
     process.stdout.write(line('plugin side: ours→Go minus Go→Go', side(get('ours→Go'), get('Go→Go'))));
     process.stdout.write(line('plugin side: ours→ours minus Go→ours', side(get('ours→ours'), get('Go→ours'))));
-    if (BASELINE) process.stdout.write(line('plugin side: ours→Go minus baseline→Go', side(get('ours→Go'), get('baseline→Go'))));
+    if (BASELINE) {
+      process.stdout.write(line('ours→Go minus baseline→Go', side(get('ours→Go'), get('baseline→Go'))));
+      process.stdout.write(line('ours→ours minus baseline→ours', side(get('ours→ours'), get('baseline→ours'))));
+    }
   } finally {
     for (const c of children.reverse()) await stop(c);
     for (const ns of [ctrNs, srvNs, hostNs]) spawnSync('ip', ['netns', 'del', ns]);
