@@ -172,7 +172,7 @@ async function outer(): Promise<void> {
     );
     children.push(dnsmasq.proc);
     await waitFor('dnsmasq', () => dnsmasq.log().includes('DHCP, sockets bound'), dnsmasq.log);
-    const ours = start('ip', ['netns', 'exec', hostNs, OURS, 'daemon', '-socketpath', sockets.ours, '-timeout', '5s'], path.join(tmp, 'ours.log'));
+    const ours = start('ip', ['netns', 'exec', hostNs, OURS, 'daemon', '-socketpath', sockets.ours, '-timeout', '5s', '-leasefile', ''] /* like the Go daemon: leases in memory only */, path.join(tmp, 'ours.log'));
     children.push(ours.proc);
     const go = start('ip', ['netns', 'exec', hostNs, GO, 'daemon', '-socketpath', sockets.go, '-timeout', '5s'], path.join(tmp, 'go.log'));
     children.push(go.proc);
