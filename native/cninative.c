@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <node_api.h>
+#include "cninative.h"
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,44 +31,29 @@
 #define NETLINK_GET_STRICT_CHK 12
 #endif
 
-static const char *errno_name(int e) {
-  switch (e) {
-  case EPERM: return "EPERM";
-  case ENOENT: return "ENOENT";
-  case EINTR: return "EINTR";
-  case EBADF: return "EBADF";
-  case EAGAIN: return "EAGAIN";
-  case EBUSY: return "EBUSY";
-  case EEXIST: return "EEXIST";
-  case ENODEV: return "ENODEV";
-  case EINVAL: return "EINVAL";
-  case ENOSPC: return "ENOSPC";
-  case EOPNOTSUPP: return "EOPNOTSUPP";
-  case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-  case ENOBUFS: return "ENOBUFS";
-  case ERANGE: return "ERANGE";
-  case ESRCH: return "ESRCH";
-  case EACCES: return "EACCES";
-  case ENETUNREACH: return "ENETUNREACH";
-  default: return "EUNKNOWN";
-  }
-}
-
-static napi_value throw_errno(napi_env env, const char *syscall, int e) {
+napi_value cni_errno_error(napi_env env, const char *syscall, int e) {
   napi_value msg, err, num, code, sc;
   char buf[256];
+  // glibc >= 2.32 names every errno ("ENOENT"); code is what callers branch on
+  const char *name = strerrorname_np(e);
   snprintf(buf, sizeof buf, "%s: %s", syscall, strerror(e));
   napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &msg);
-  napi_create_string_utf8(env, errno_name(e), NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
   napi_create_error(env, code, msg, &err);
   napi_create_int32(env, e, &num);
   napi_set_named_property(env, err, "errno", num);
   napi_set_named_property(env, err, "code", code);
   napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sc);
   napi_set_named_property(env, err, "syscall", sc);
-  napi_throw(env, err);
+  return err;
+}
+
+napi_value cni_throw_errno(napi_env env, const char *syscall, int e) {
+  napi_throw(env, cni_errno_error(env, syscall, e));
   return NULL;
 }
+
+#define throw_errno cni_throw_errno
 
 static int32_t arg_i32(napi_env env, napi_callback_info info, size_t i) {
   size_t argc = 4;
@@ -595,8 +581,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"spawnWait", NULL, js_spawnwait, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
-  { extern void cni_packet_init(napi_env, napi_value); cni_packet_init(env, exports); } // native/packet.c: AF_PACKET sockets for dhcp
-  { extern void cni_unixsock_init(napi_env, napi_value); cni_unixsock_init(env, exports); } // native/unixsock.c: the dhcp plugin's RPC socket
+  cni_packet_init(env, exports);
+  cni_unixsock_init(env, exports);
   return exports;
 }
 

@@ -15,6 +15,7 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <node_api.h>
+#include "cninative.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,37 +33,6 @@ struct pkt_watch {
 };
 
 static struct pkt_watch *watches;
-
-static const char *pkt_errno_name(int e) {
-  switch (e) {
-  case EPERM: return "EPERM";
-  case EACCES: return "EACCES";
-  case EBADF: return "EBADF";
-  case EINVAL: return "EINVAL";
-  case ENODEV: return "ENODEV";
-  case ENXIO: return "ENXIO";
-  case ENETDOWN: return "ENETDOWN";
-  case ENOBUFS: return "ENOBUFS";
-  case EAGAIN: return "EAGAIN";
-  case EMSGSIZE: return "EMSGSIZE";
-  case ENOMEM: return "ENOMEM";
-  default: return "EUNKNOWN";
-  }
-}
-
-static napi_value pkt_throw(napi_env env, const char *syscall, int e) {
-  napi_value msg, err, num, code;
-  char buf[256];
-  snprintf(buf, sizeof buf, "%s: %s", syscall, strerror(e));
-  napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &msg);
-  napi_create_string_utf8(env, pkt_errno_name(e), NAPI_AUTO_LENGTH, &code);
-  napi_create_error(env, code, msg, &err);
-  napi_create_int32(env, e, &num);
-  napi_set_named_property(env, err, "errno", num);
-  napi_set_named_property(env, err, "code", code);
-  napi_throw(env, err);
-  return NULL;
-}
 
 // Accepts IPv4 UDP to port 68 that is not a later fragment (tcpdump's
 // "udp dst port 68" on an Ethernet socket).
@@ -131,28 +101,28 @@ static napi_value js_packet_open(napi_env env, napi_callback_info info) {
   napi_valuetype t;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 2 || napi_get_value_int32(env, argv[0], &ifindex) != napi_ok || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
-    return pkt_throw(env, "packetOpen", EINVAL);
+    return cni_throw_errno(env, "packetOpen", EINVAL);
   }
   // Protocol 0 receives nothing until bind: the filter is in place before the first frame queues.
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return pkt_throw(env, "socket", errno);
+  if (fd < 0) return cni_throw_errno(env, "socket", errno);
   struct sock_fprog prog = {.len = sizeof dhcp_client_filter / sizeof dhcp_client_filter[0], .filter = dhcp_client_filter};
   if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) {
     int e = errno;
     close(fd);
-    return pkt_throw(env, "setsockopt(SO_ATTACH_FILTER)", e);
+    return cni_throw_errno(env, "setsockopt(SO_ATTACH_FILTER)", e);
   }
   struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP), .sll_ifindex = ifindex};
   if (bind(fd, (struct sockaddr *)&sll, sizeof sll) != 0) {
     int e = errno;
     close(fd);
-    return pkt_throw(env, "bind", e);
+    return cni_throw_errno(env, "bind", e);
   }
   uv_loop_t *loop;
   struct pkt_watch *w = calloc(1, sizeof *w);
   if (!w) {
     close(fd);
-    return pkt_throw(env, "packetOpen", ENOMEM);
+    return cni_throw_errno(env, "packetOpen", ENOMEM);
   }
   w->env = env;
   w->fd = fd;
@@ -162,7 +132,7 @@ static napi_value js_packet_open(napi_env env, napi_callback_info info) {
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &w->poll, fd) != 0) {
     close(fd);
     free(w);
-    return pkt_throw(env, "uv_poll_init", EINVAL);
+    return cni_throw_errno(env, "uv_poll_init", EINVAL);
   }
   w->poll.data = w;
   napi_create_reference(env, argv[1], 1, &w->cb);
@@ -183,11 +153,11 @@ static napi_value js_packet_send(napi_env env, napi_callback_info info) {
   int32_t fd = -1;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
-    return pkt_throw(env, "packetSend", EINVAL);
+    return cni_throw_errno(env, "packetSend", EINVAL);
   }
   ssize_t n;
   do n = send(fd, data, len, 0); while (n < 0 && errno == EINTR);
-  if (n < 0) return pkt_throw(env, "send", errno);
+  if (n < 0) return cni_throw_errno(env, "send", errno);
   napi_value r;
   napi_create_int32(env, (int32_t)n, &r);
   return r;

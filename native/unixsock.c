@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <node_api.h>
+#include "cninative.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,53 +31,6 @@ struct us_conn {
 };
 
 static struct us_conn *conns;
-
-static const char *us_errno_name(int e) {
-  switch (e) {
-  case EPERM: return "EPERM";
-  case ENOENT: return "ENOENT";
-  case EINTR: return "EINTR";
-  case EBADF: return "EBADF";
-  case EAGAIN: return "EAGAIN";
-  case ENOMEM: return "ENOMEM";
-  case EACCES: return "EACCES";
-  case ENOTDIR: return "ENOTDIR";
-  case EINVAL: return "EINVAL";
-  case EMFILE: return "EMFILE";
-  case ENFILE: return "ENFILE";
-  case EPIPE: return "EPIPE";
-  case ENAMETOOLONG: return "ENAMETOOLONG";
-  case ELOOP: return "ELOOP";
-  case ENOTSOCK: return "ENOTSOCK";
-  case EPROTOTYPE: return "EPROTOTYPE";
-  case ECONNRESET: return "ECONNRESET";
-  case ECONNREFUSED: return "ECONNREFUSED";
-  case ETIMEDOUT: return "ETIMEDOUT";
-  case ENOBUFS: return "ENOBUFS";
-  default: return "EUNKNOWN";
-  }
-}
-
-// An Error with `errno`, `code` and `syscall`, as the rest of the addon throws.
-static napi_value us_error(napi_env env, const char *syscall, int e) {
-  napi_value msg, err, num, code, sc;
-  char buf[256];
-  snprintf(buf, sizeof buf, "%s: %s", syscall, strerror(e));
-  napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &msg);
-  napi_create_string_utf8(env, us_errno_name(e), NAPI_AUTO_LENGTH, &code);
-  napi_create_error(env, code, msg, &err);
-  napi_create_int32(env, e, &num);
-  napi_set_named_property(env, err, "errno", num);
-  napi_set_named_property(env, err, "code", code);
-  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sc);
-  napi_set_named_property(env, err, "syscall", sc);
-  return err;
-}
-
-static napi_value us_throw(napi_env env, const char *syscall, int e) {
-  napi_throw(env, us_error(env, syscall, e));
-  return NULL;
-}
 
 static struct us_conn *find(int fd) {
   for (struct us_conn *c = conns; c; c = c->next)
@@ -110,7 +64,7 @@ static void fail_conn(struct us_conn *c, const char *syscall, int e) {
   uv_poll_stop(&c->poll);
   c->eof = 1;
   napi_get_null(c->env, &nul);
-  deliver(c, nul, us_error(c->env, syscall, e));
+  deliver(c, nul, cni_errno_error(c->env, syscall, e));
 }
 
 // Sends queued bytes; 0, or the errno that ended the connection.
@@ -193,26 +147,26 @@ static napi_value js_unix_connect(napi_env env, napi_callback_info info) {
   napi_valuetype t;
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) return us_throw(env, "connect", EINVAL);
-  if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) return us_throw(env, "connect", EINVAL);
-  if (len == 0) return us_throw(env, "connect", ENOENT);
-  if (len >= sizeof sa.sun_path) return us_throw(env, "connect", ENAMETOOLONG);
+  if (argc < 2 || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) return cni_throw_errno(env, "connect", EINVAL);
+  if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) return cni_throw_errno(env, "connect", EINVAL);
+  if (len == 0) return cni_throw_errno(env, "connect", ENOENT);
+  if (len >= sizeof sa.sun_path) return cni_throw_errno(env, "connect", ENAMETOOLONG);
   napi_get_value_string_utf8(env, argv[0], sa.sun_path, sizeof sa.sun_path, &len);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return us_throw(env, "socket", errno);
+  if (fd < 0) return cni_throw_errno(env, "socket", errno);
   int rc;
   do rc = connect(fd, (struct sockaddr *)&sa, sizeof sa); while (rc != 0 && errno == EINTR);
   if (rc != 0) {
     int e = errno;
     close(fd);
-    return us_throw(env, "connect", e);
+    return cni_throw_errno(env, "connect", e);
   }
   struct us_conn *c = calloc(1, sizeof *c);
   uv_loop_t *loop;
   if (!c || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &c->poll, fd) != 0) {
     free(c);
     close(fd);
-    return us_throw(env, "uv_poll_init", ENOMEM);
+    return cni_throw_errno(env, "uv_poll_init", ENOMEM);
   }
   c->env = env;
   c->fd = fd;
@@ -240,14 +194,14 @@ static napi_value js_unix_write(napi_env env, napi_callback_info info) {
   int32_t fd = -1;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
-    return us_throw(env, "send", EINVAL);
+    return cni_throw_errno(env, "send", EINVAL);
   }
   struct us_conn *c = find(fd);
-  if (!c) return us_throw(env, "send", EBADF);
+  if (!c) return cni_throw_errno(env, "send", EBADF);
   if (len == 0) return NULL;
   size_t pending = c->outLen - c->outOff;
   unsigned char *out = malloc(pending + len);
-  if (!out) return us_throw(env, "send", ENOMEM);
+  if (!out) return cni_throw_errno(env, "send", ENOMEM);
   if (pending) memcpy(out, c->out + c->outOff, pending);
   memcpy(out + pending, data, len);
   free(c->out);
@@ -255,7 +209,7 @@ static napi_value js_unix_write(napi_env env, napi_callback_info info) {
   c->outLen = pending + len;
   c->outOff = 0;
   int e = flush(c);
-  if (e) return us_throw(env, "send", e);
+  if (e) return cni_throw_errno(env, "send", e);
   start(c);
   return NULL;
 }
