@@ -23,16 +23,8 @@
 #include <unistd.h>
 #include <uv.h>
 
-struct pkt_watch {
-  uv_poll_t poll;
-  napi_env env;
-  napi_ref cb;
-  napi_async_context ctx;
-  int fd;
-  struct pkt_watch *next;
-};
-
-static struct pkt_watch *watches;
+// Every open packet socket (struct cni_watch, watch.c); nothing else is kept per socket.
+static struct cni_watch *watches;
 
 // Accepts IPv4 UDP to port 68 that is not a later fragment (tcpdump's
 // "udp dst port 68" on an Ethernet socket).
@@ -50,14 +42,12 @@ static struct sock_filter dhcp_client_filter[] = {
     BPF_STMT(BPF_RET | BPF_K, 0),
 };
 
-static void on_closed(uv_handle_t *h) {
-  struct pkt_watch *w = h->data;
-  close(w->fd);
+static void release(struct cni_watch *w) {
   free(w);
 }
 
 static void on_readable(uv_poll_t *h, int status, int events) {
-  struct pkt_watch *w = h->data;
+  struct cni_watch *w = h->data;
   napi_env env = w->env;
   if (status < 0) {
     // A socket error (ENETDOWN when the link goes down) makes libuv stop the handle: clear it and poll on.
@@ -118,28 +108,15 @@ static napi_value js_packet_open(napi_env env, napi_callback_info info) {
     close(fd);
     return cni_throw_errno(env, "bind", e);
   }
-  uv_loop_t *loop;
-  struct pkt_watch *w = calloc(1, sizeof *w);
-  if (!w) {
-    close(fd);
-    return cni_throw_errno(env, "packetOpen", ENOMEM);
-  }
-  w->env = env;
-  w->fd = fd;
-  napi_value name, resource;
-  napi_create_string_utf8(env, "cni-ts:packet", NAPI_AUTO_LENGTH, &name);
-  napi_create_object(env, &resource);
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &w->poll, fd) != 0) {
+  struct cni_watch *w = calloc(1, sizeof *w);
+  int e = w ? cni_watch_init(env, w, &watches, fd, argv[1], "cni-ts:packet") : ENOMEM;
+  if (e) {
     close(fd);
     free(w);
-    return cni_throw_errno(env, "uv_poll_init", EINVAL);
+    return cni_throw_errno(env, "packetOpen", e);
   }
-  w->poll.data = w;
-  napi_create_reference(env, argv[1], 1, &w->cb);
-  napi_async_init(env, resource, name, &w->ctx);
+  w->release = release;
   uv_poll_start(&w->poll, UV_READABLE, on_readable);
-  w->next = watches;
-  watches = w;
   napi_value r;
   napi_create_int32(env, fd, &r);
   return r;
@@ -171,17 +148,7 @@ static napi_value js_packet_close(napi_env env, napi_callback_info info) {
   int32_t fd = -1;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc >= 1) napi_get_value_int32(env, argv[0], &fd);
-  for (struct pkt_watch **p = &watches; *p; p = &(*p)->next) {
-    struct pkt_watch *w = *p;
-    if (w->fd != fd) continue;
-    *p = w->next;
-    uv_poll_stop(&w->poll);
-    napi_delete_reference(env, w->cb);
-    w->cb = NULL;
-    napi_async_destroy(env, w->ctx);
-    uv_close((uv_handle_t *)&w->poll, on_closed);
-    break;
-  }
+  cni_watch_close(env, &watches, fd);
   return NULL;
 }
 

@@ -19,28 +19,20 @@
 #include <uv.h>
 
 struct us_conn {
-  uv_poll_t poll;
-  napi_env env;
-  napi_ref cb;
-  napi_async_context ctx;
-  int fd;
+  struct cni_watch w; // first: poll.data and the list point at the connection too
   int eof;
   unsigned char *out;
   size_t outLen, outOff;
-  struct us_conn *next;
 };
 
-static struct us_conn *conns;
+static struct cni_watch *conns;
 
 static struct us_conn *find(int fd) {
-  for (struct us_conn *c = conns; c; c = c->next)
-    if (c->fd == fd) return c;
-  return NULL;
+  return (struct us_conn *)cni_watch_find(conns, fd);
 }
 
-static void on_closed(uv_handle_t *h) {
-  struct us_conn *c = h->data;
-  close(c->fd);
+static void release(struct cni_watch *w) {
+  struct us_conn *c = (struct us_conn *)w;
   free(c->out);
   free(c);
 }
@@ -48,11 +40,11 @@ static void on_closed(uv_handle_t *h) {
 // Calls onEvent(data, err) on the event loop: (Buffer) for bytes read,
 // (null) at end of stream, (null, Error) for a socket error.
 static void deliver(struct us_conn *c, napi_value data, napi_value err) {
-  napi_env env = c->env;
+  napi_env env = c->w.env;
   napi_value cb, recv, argv[2] = {data, err};
-  napi_get_reference_value(env, c->cb, &cb);
+  napi_get_reference_value(env, c->w.cb, &cb);
   napi_get_global(env, &recv);
-  if (napi_make_callback(env, c->ctx, recv, cb, 2, argv, NULL) == napi_pending_exception) {
+  if (napi_make_callback(env, c->w.ctx, recv, cb, 2, argv, NULL) == napi_pending_exception) {
     napi_value exc;
     napi_get_and_clear_last_exception(env, &exc);
     napi_fatal_exception(env, exc);
@@ -61,16 +53,16 @@ static void deliver(struct us_conn *c, napi_value data, napi_value err) {
 
 static void fail_conn(struct us_conn *c, const char *syscall, int e) {
   napi_value nul;
-  uv_poll_stop(&c->poll);
+  uv_poll_stop(&c->w.poll);
   c->eof = 1;
-  napi_get_null(c->env, &nul);
-  deliver(c, nul, cni_errno_error(c->env, syscall, e));
+  napi_get_null(c->w.env, &nul);
+  deliver(c, nul, cni_errno_error(c->w.env, syscall, e));
 }
 
 // Sends queued bytes; 0, or the errno that ended the connection.
 static int flush(struct us_conn *c) {
   while (c->outOff < c->outLen) {
-    ssize_t n = send(c->fd, c->out + c->outOff, c->outLen - c->outOff, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n = send(c->w.fd, c->out + c->outOff, c->outLen - c->outOff, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
     if (n < 0) return errno;
@@ -87,19 +79,19 @@ static void on_event(uv_poll_t *h, int status, int events);
 // Waits for what is due now: reads until the end of the stream, writes while any are queued.
 static void start(struct us_conn *c) {
   int events = (c->eof ? 0 : UV_READABLE) | (c->outOff < c->outLen ? UV_WRITABLE : 0);
-  if (events) uv_poll_start(&c->poll, events, on_event);
-  else uv_poll_stop(&c->poll);
+  if (events) uv_poll_start(&c->w.poll, events, on_event);
+  else uv_poll_stop(&c->w.poll);
 }
 
 static void on_event(uv_poll_t *h, int status, int events) {
   struct us_conn *c = h->data;
-  napi_env env = c->env;
+  napi_env env = c->w.env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   if (status < 0) {
     int err = 0;
     socklen_t len = sizeof err;
-    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    getsockopt(c->w.fd, SOL_SOCKET, SO_ERROR, &err, &len);
     fail_conn(c, "recv", err ? err : -status);
     napi_close_handle_scope(env, scope);
     return;
@@ -113,9 +105,9 @@ static void on_event(uv_poll_t *h, int status, int events) {
     }
   }
   unsigned char buf[65536];
-  // Bounded, and stopped as soon as the callback closes the connection (c->cb is then NULL).
-  for (int i = 0; i < 16 && (events & UV_READABLE) && c->cb && !c->eof; i++) {
-    ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+  // Bounded, and stopped as soon as the callback closes the connection (c->w.cb is then NULL).
+  for (int i = 0; i < 16 && (events & UV_READABLE) && c->w.cb && !c->eof; i++) {
+    ssize_t n = recv(c->w.fd, buf, sizeof buf, MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     if (n < 0) {
@@ -133,7 +125,7 @@ static void on_event(uv_poll_t *h, int status, int events) {
     if (napi_create_buffer_copy(env, (size_t)n, buf, NULL, &data) != napi_ok) break;
     deliver(c, data, undef);
   }
-  if (c->cb) start(c);
+  if (c->w.cb) start(c);
   napi_close_handle_scope(env, scope);
 }
 
@@ -162,23 +154,14 @@ static napi_value js_unix_connect(napi_env env, napi_callback_info info) {
     return cni_throw_errno(env, "connect", e);
   }
   struct us_conn *c = calloc(1, sizeof *c);
-  uv_loop_t *loop;
-  if (!c || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &c->poll, fd) != 0) {
+  int e = c ? cni_watch_init(env, &c->w, &conns, fd, argv[1], "cni-ts:unixsock") : ENOMEM;
+  if (e) {
     free(c);
     close(fd);
-    return cni_throw_errno(env, "uv_poll_init", ENOMEM);
+    return cni_throw_errno(env, "uv_poll_init", e);
   }
-  c->env = env;
-  c->fd = fd;
-  c->poll.data = c;
-  napi_value name, resource;
-  napi_create_string_utf8(env, "cni-ts:unixsock", NAPI_AUTO_LENGTH, &name);
-  napi_create_object(env, &resource);
-  napi_create_reference(env, argv[1], 1, &c->cb);
-  napi_async_init(env, resource, name, &c->ctx);
+  c->w.release = release;
   start(c);
-  c->next = conns;
-  conns = c;
   napi_value r;
   napi_create_int32(env, fd, &r);
   return r;
@@ -222,17 +205,7 @@ static napi_value js_unix_close(napi_env env, napi_callback_info info) {
   int32_t fd = -1;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc >= 1) napi_get_value_int32(env, argv[0], &fd);
-  for (struct us_conn **p = &conns; *p; p = &(*p)->next) {
-    struct us_conn *c = *p;
-    if (c->fd != fd) continue;
-    *p = c->next;
-    uv_poll_stop(&c->poll);
-    napi_delete_reference(env, c->cb);
-    c->cb = NULL;
-    napi_async_destroy(env, c->ctx);
-    uv_close((uv_handle_t *)&c->poll, on_closed);
-    break;
-  }
+  cni_watch_close(env, &conns, fd);
   return NULL;
 }
 
