@@ -142,12 +142,21 @@ export class Transport {
     }
   }
 
-  /** Sends `msg` and waits up to `timeoutMs` for a reply with its xid that `accept` takes. */
-  exchange(msg: Message, to: { mac: Buffer; ip: string }, o: { fromIP?: string; timeoutMs: number; what: string; signal?: AbortSignal; accept(m: Message): boolean }): Promise<{ msg: Message; from: FrameAddrs }> {
+  /**
+   * Sends `msg` and waits up to `timeoutMs` for a reply with its xid that `accept` takes; sends it again
+   * (same xid) at each of `resendAt` (ms after the first send, ascending, below `timeoutMs`) while none came.
+   */
+  exchange(
+    msg: Message,
+    to: { mac: Buffer; ip: string },
+    o: { fromIP?: string; timeoutMs: number; what: string; signal?: AbortSignal; resendAt?: readonly number[]; accept(m: Message): boolean },
+  ): Promise<{ msg: Message; from: FrameAddrs }> {
     return new Promise((resolve, reject) => {
       if (o.signal?.aborted) return reject(o.signal.reason);
+      let resendTimer: ReturnType<typeof setTimeout> | undefined;
       const done = () => {
         clearTimeout(timer);
+        clearTimeout(resendTimer);
         o.signal?.removeEventListener('abort', onAbort);
         this.waiters.delete(msg.xid);
       };
@@ -167,12 +176,26 @@ export class Transport {
           resolve(v);
         },
       });
-      try {
-        this.send(msg, to, o.fromIP);
-      } catch (e) {
-        done();
-        reject(e);
-      }
+      const sendOrFail = () => {
+        try {
+          this.send(msg, to, o.fromIP);
+          return true;
+        } catch (e) {
+          done();
+          reject(e);
+          return false;
+        }
+      };
+      const sentAt = Date.now();
+      const resends = (o.resendAt ?? []).filter((ms) => ms < o.timeoutMs);
+      const scheduleResend = () => {
+        const next = resends.shift();
+        if (next === undefined) return;
+        resendTimer = setTimeout(() => {
+          if (this.waiters.has(msg.xid) && sendOrFail()) scheduleResend();
+        }, Math.max(0, sentAt + next - Date.now()));
+      };
+      if (sendOrFail()) scheduleResend();
     });
   }
 
@@ -248,16 +271,30 @@ function replyTo(types: number[]) {
 export const newXID = () => Math.floor(Math.random() * 0x100000000) >>> 0;
 
 /**
+ * When the first DISCOVER on a link that just came up is sent again without an OFFER (ms after it).
+ * The far end of a new link may not forward yet: the host end of a veth becomes a forwarding bridge
+ * port only when the kernel's link watcher processes that end, measured up to ~3 ms after (or
+ * before) the container's end, so a DISCOVER sent as soon as our end is operational is dropped by
+ * the bridge about half the time. Lost, it would cost a whole `-timeout` (10 s by default) and a
+ * retry; re-sent (same xid), it costs 0.2 s. A server slower than that sees a duplicate, which
+ * RFC 2131 clients send anyway (§4.1 retransmissions) and which it answers with the same offer.
+ */
+export const EARLY_RESEND_MS = [200, 600] as const;
+
+/**
  * DISCOVER → OFFER → REQUEST → ACK once (RFC 2131 §3.1). Throws DHCPTimeoutError
  * or DHCPNakError. Pass the same `xid` to retransmit (an OFFER that comes late,
  * e.g. after dnsmasq's ping check of the address, then answers the retry).
+ * `resendDiscoverAt`: re-send the DISCOVER at these times (ms) while no OFFER came
+ * (EARLY_RESEND_MS on a link that just came up).
  */
-export async function obtain(t: Transport, c: ClientConfig, signal?: AbortSignal, xid = newXID()): Promise<Lease> {
+export async function obtain(t: Transport, c: ClientConfig, signal?: AbortSignal, xid = newXID(), resendDiscoverAt?: readonly number[]): Promise<Lease> {
   const discover = newRequest({ xid, mac: t.mac, type: MessageType.DISCOVER, broadcast: c.broadcast, options: clientOptions(c, [[Opt.MaxMessageSize, MAX_MESSAGE]]) });
   const offer = await t.exchange(discover, BROADCAST, {
     timeoutMs: c.timeoutMs,
     what: 'DHCPOFFER',
     signal,
+    resendAt: resendDiscoverAt,
     accept: (m) => messageType(m) === MessageType.OFFER && m.yiaddr !== '0.0.0.0',
   });
   const serverID = optIP(offer.msg, Opt.ServerID) ?? offer.from.srcIP;

@@ -5,7 +5,7 @@
 // many containers at once, and no lease ever blocks another. With a lease
 // file (store.ts) every change is saved and a restarted daemon resumes the
 // leases whose interfaces still exist (restore).
-import { DHCPNakError, extend, LinkGoneError, newXID, obtain, reboot, release as sendRelease, Transport, waitOperational, type ClientConfig, type Lease } from '../../pkg/dhcp/client.js';
+import { DHCPNakError, EARLY_RESEND_MS, extend, LinkGoneError, newXID, obtain, reboot, release as sendRelease, Transport, waitOperational, type ClientConfig, type Lease } from '../../pkg/dhcp/client.js';
 import { classlessRoutes, decodeMessage, encodeMessage, Opt, optIPs, optPrefix, optU32, staticRoutes } from '../../pkg/dhcp/message.js';
 import { clientIDOf } from '../../pkg/dhcp/options.js';
 import { formatMAC, linkByName, linkSet } from '../../pkg/ip/link.js';
@@ -561,9 +561,13 @@ export class LeaseManager {
       const t = Transport.open(netnsPath, args.ifName);
       const xid = newXID();
       let lease: Lease;
+      let attempts = 0;
       try {
-        if (t.setUp) await waitOperational(netnsPath, args.ifName, LINK_UP_WAIT);
-        lease = await backoffRetry((signal) => obtain(t, client, signal, xid), { resendMax: this.cfg.resendMax, deadline: Date.now() + this.cfg.resendTimeout, signal: abort.signal, log });
+        // also when the interface plugin set the link up just before calling us: its queue may not run yet
+        await waitOperational(netnsPath, args.ifName, LINK_UP_WAIT);
+        // the link (ours, or the plugin's) has just come up: its far end may not forward the first DISCOVER yet
+        const once = (signal: AbortSignal) => obtain(t, client, signal, xid, attempts++ === 0 ? EARLY_RESEND_MS : undefined);
+        lease = await backoffRetry(once, { resendMax: this.cfg.resendMax, deadline: Date.now() + this.cfg.resendTimeout, signal: abort.signal, log });
       } finally {
         t.close();
       }
