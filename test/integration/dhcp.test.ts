@@ -16,7 +16,7 @@ import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BIN, createNetns, execPlugin, isRoot, REF_BIN, SPEC_VERSIONS, uniq, type TestNetns } from '../helpers/index.js';
+import { BIN, createNetns, execPlugin, ipJSON, isRoot, REF_BIN, SPEC_VERSIONS, uniq, type TestNetns } from '../helpers/index.js';
 import { addrs, link, ping } from '../fixtures/bridge-env.js';
 
 const haveDnsmasq = spawnSync('sh', ['-c', 'command -v dnsmasq']).status === 0;
@@ -563,6 +563,139 @@ describe('dhcp', { skip }, () => {
       assert.equal(await stopDaemon(d), 0);
       assert.deepEqual(fs.readdirSync(none), []);
       if (!hadDefault) assert.ok(!fs.existsSync(defaultFile), `${defaultFile} written`);
+    });
+  });
+
+  describe('macvlan with dhcp IPAM', () => {
+    // the server netns plays the host: the master is a veth whose peer is a port of br0, where dnsmasq serves (this
+    // kernel has no dummy links); the container's macvlan (bridge mode) sends through it
+    let m = 0;
+    function master(): string {
+      const name = `mvm${++m}`;
+      srv.ip('link', 'add', name, 'type', 'veth', 'peer', 'name', `mvp${m}`);
+      srv.ip('link', 'set', `mvp${m}`, 'master', 'br0');
+      srv.ip('link', 'set', `mvp${m}`, 'up');
+      srv.ip('link', 'set', name, 'up');
+      return name;
+    }
+    function container(): TestNetns {
+      const c = createNetns('dhcpm');
+      clients.push(c);
+      return c;
+    }
+    const mvConf = (mst: string, name = 'dhcpmv') => ({ cniVersion: '1.0.0', name, type: 'macvlan', master: mst, mode: 'bridge', ipam: { type: 'dhcp', daemonSocketPath: sock } });
+    /** Runs a macvlan binary (ours or Debian's) in the server netns; CNI_PATH is our bin/, so IPAM is our dhcp plugin. */
+    const mv = (bin: string, command: string, cfg: object, cid: string, ns: TestNetns) =>
+      execPlugin(bin, { command, containerID: cid, netns: ns.path, ifName: 'eth0', stdin: cfg, hostNetns: srv.name, env: { NODE_EXTRA_CA_CERTS: undefined } });
+    /** The container's kernel state, addresses' last byte masked. */
+    const kernelState = (ns: TestNetns) => {
+      const l = link(ns, 'eth0');
+      const mask = (a: string) => a.replace(/\.\d+(\/|$)/, '.X$1');
+      return {
+        kind: l.linkinfo.info_kind,
+        mode: l.linkinfo.info_data.mode,
+        mtu: l.mtu,
+        up: l.flags.includes('UP'),
+        addrs: addrs(ns, 'eth0', 4).map(mask),
+        routes: ipJSON(ns, '-4', 'route', 'show').map((r: any) => ({ ...r, prefsrc: r.prefsrc && mask(r.prefsrc) })),
+        arpNotify: ns.exec('cat', '/proc/sys/net/ipv4/conf/eth0/arp_notify').trim(),
+      };
+    };
+    const shape = (r: any) => JSON.parse(JSON.stringify(r), (k, v) => (k === 'mac' ? '<mac>' : k === 'sandbox' ? '<ns>' : k === 'address' ? v.replace(/\.\d+\//, '.X/') : v));
+    const released = (ip: string) => dnsmasqLog().includes(`DHCPRELEASE(br0) ${ip} `);
+
+    /** ADD through `bin`: the leased address is on the macvlan, the server leased it to the macvlan's MAC, the container reaches the server. */
+    function addAndVerify(bin: string, cfg: ReturnType<typeof mvConf>, cid: string, c: TestNetns) {
+      const t0 = Date.now();
+      const r = mv(bin, 'ADD', cfg, cid, c);
+      const ms = Date.now() - t0;
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const l = link(c, 'eth0');
+      assert.deepEqual(r.json.interfaces, [{ name: 'eth0', mac: l.address, sandbox: c.path }]);
+      assert.equal(r.json.ips.length, 1);
+      const { address, gateway, interface: idx } = r.json.ips[0];
+      assert.match(address, /^10\.232\.0\.\d+\/24$/);
+      assert.equal(gateway, GW);
+      assert.equal(idx, 0);
+      assert.deepEqual(r.json.routes, [{ dst: '0.0.0.0/0', gw: GW }]);
+      assert.deepEqual(addrs(c, 'eth0', 4), [address]);
+      const ip = address.split('/')[0];
+      assert.ok(
+        leaseLines().some((x) => x.split(' ')[1] === l.address && x.split(' ')[2] === ip),
+        `dnsmasq leased ${ip} to the macvlan's MAC ${l.address}: ${leaseLines()}`,
+      );
+      assert.ok(ping(c, GW), 'the container pings the DHCP server');
+      // the macvlan is set up by the daemon just before its first DISCOVER; a lost one would cost -timeout (2 s here)
+      assert.ok(ms < 1900, `ADD took ${ms} ms`);
+      return { result: r.json, ip, mac: l.address as string };
+    }
+
+    it('our macvlan: the leased address on the container macvlan, server reachable, CHECK, DEL removes the link and the lease from the daemon', () => {
+      const mst = master();
+      const c = container();
+      const cid = `cnits-mv-${uniq()}`;
+      const cfg = mvConf(mst);
+      const { result } = addAndVerify('macvlan', cfg, cid, c);
+      assert.deepEqual(kernelState(c).addrs, ['10.232.0.X/24']);
+      assert.equal(link(c, 'eth0').linkinfo.info_kind, 'macvlan');
+      const chk = mv('macvlan', 'CHECK', { ...cfg, prevResult: result }, cid, c);
+      assert.equal(chk.code, 0, chk.stdout + chk.stderr);
+      const del = mv('macvlan', 'DEL', cfg, cid, c);
+      assert.equal(del.code, 0, del.stdout + del.stderr);
+      assert.equal(link(c, 'eth0'), undefined);
+      assert.match(daemon!.log(), new RegExp(`${cid}/dhcpmv/eth0: releasing lease`));
+      // our CHECK never acquires: the daemon holds no lease for the attachment any more
+      const gone = run('CHECK', cfg, { cid, ns: c });
+      assert.equal(gone.json?.code, 999, gone.stdout);
+      assert.match(gone.json.msg, /no DHCP lease for/);
+      assert.equal(mv('macvlan', 'DEL', cfg, cid, c).code, 0, 'DEL again');
+    });
+
+    it("Debian's macvlan with our dhcp plugin and daemon: the same result and kernel state as ours; its DEL (IPAM first) sends DHCPRELEASE", { skip: !fs.existsSync(path.join(REF_BIN, 'macvlan')) && 'Debian macvlan missing' }, async () => {
+      const mst = master();
+      const [co, cr] = [container(), container()];
+      const [cidO, cidR] = [`cnits-mvo-${uniq()}`, `cnits-mvr-${uniq()}`];
+      const cfg = mvConf(mst);
+      const refBin = path.join(REF_BIN, 'macvlan');
+      const ours = addAndVerify('macvlan', cfg, cidO, co);
+      const ref = addAndVerify(refBin, cfg, cidR, cr);
+      assert.notEqual(ours.ip, ref.ip);
+      assert.deepEqual(shape(ours.result), shape(ref.result));
+      assert.deepEqual(kernelState(co), kernelState(cr));
+      assert.deepEqual(kernelState(cr).routes.map((r: any) => r.dst), ['default', '10.232.0.0/24']);
+      const chk = mv(refBin, 'CHECK', { ...cfg, prevResult: ref.result }, cidR, cr);
+      assert.equal(chk.code, 0, chk.stdout + chk.stderr);
+      assert.equal(mv(refBin, 'DEL', cfg, cidR, cr).code, 0);
+      assert.equal(link(cr, 'eth0'), undefined);
+      await waitFor(() => `DHCPRELEASE of ${ref.ip} (daemon: ${daemon!.log().slice(-2000)})`, () => released(ref.ip), 2000);
+      await waitFor(`dnsmasq to drop ${ref.ip}`, () => !leased(ref.ip), 2000);
+      assert.equal(mv('macvlan', 'DEL', cfg, cidO, co).code, 0);
+    });
+
+    it('our macvlan DEL sends DHCPRELEASE before the link goes, as the reference macvlan (IPAM DEL first)', { todo: 'pkg/ipam/teardown.ts deletes the link while IPAM DEL runs: the daemon finds no interface to send DHCPRELEASE from' }, async () => {
+      const mst = master();
+      const c = container();
+      const cid = `cnits-mvrel-${uniq()}`;
+      const cfg = mvConf(mst);
+      const { ip } = addAndVerify('macvlan', cfg, cid, c);
+      assert.equal(mv('macvlan', 'DEL', cfg, cid, c).code, 0);
+      await waitFor(() => `DHCPRELEASE of ${ip} (daemon: ${daemon!.log().slice(-1000)})`, () => released(ip), 1500);
+    });
+
+    it('fresh links through our bridge: no ADD waits for a lost first DISCOVER (8 ADDs, each under -timeout)', () => {
+      // the host end of a new veth becomes a forwarding port of br0 a few ms after (or before) the container's end is
+      // operational; a DISCOVER sent in between is dropped by the bridge (about half the time here), and re-sent
+      for (let i = 0; i < 8; i++) {
+        const c = container();
+        const cid = `cnits-mvbr-${uniq()}`;
+        const cfg = { cniVersion: '1.0.0', name: 'dhcpbr', type: 'bridge', bridge: 'br0', ipam: { type: 'dhcp', daemonSocketPath: sock } };
+        const t0 = Date.now();
+        const r = execPlugin('bridge', { command: 'ADD', containerID: cid, netns: c.path, ifName: 'eth0', stdin: cfg, hostNetns: srv.name, env: { NODE_EXTRA_CA_CERTS: undefined } });
+        const ms = Date.now() - t0;
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.ok(ms < 1900, `ADD ${i} took ${ms} ms (daemon: ${daemon!.log().slice(-1500)})`);
+        assert.equal(execPlugin('bridge', { command: 'DEL', containerID: cid, netns: c.path, ifName: 'eth0', stdin: cfg, hostNetns: srv.name, env: { NODE_EXTRA_CA_CERTS: undefined } }).code, 0);
+      }
     });
   });
 });
