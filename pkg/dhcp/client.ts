@@ -273,8 +273,8 @@ export const newXID = () => Math.floor(Math.random() * 0x100000000) >>> 0;
 /**
  * When the first DISCOVER on a link that just came up is sent again without an OFFER (ms after it).
  * The far end of a new link may not forward yet: the host end of a veth becomes a forwarding bridge
- * port only when the kernel's link watcher processes that end, measured up to ~3 ms after (or
- * before) the container's end, so a DISCOVER sent as soon as our end is operational is dropped by
+ * port only when the kernel's link watcher processes that end, in either order with the container's
+ * end and up to ~3 ms apart here (`ip monitor`/`bridge monitor`), so a DISCOVER sent as soon as our end is operational is dropped by
  * the bridge about half the time. Lost, it would cost a whole `-timeout` (10 s by default) and a
  * retry; re-sent (same xid), it costs 0.2 s. A server slower than that sees a duplicate, which
  * RFC 2131 clients send anyway (§4.1 retransmissions) and which it answers with the same offer.
