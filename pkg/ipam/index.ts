@@ -4,6 +4,7 @@ import { CniError, ErrCode } from '../types/error.js';
 import type { DNS, Result } from '../types/result.js';
 import type { Undo } from '../undo/index.js';
 import { execDel, startAdd, startCommand, type DelegateCall, type Pending } from './exec.js';
+import { netnsBlind } from './kinds.js';
 
 export { execAdd, execCheck, execDel, execGC, execStatus, findInPath, startAdd, startCommand, type DelegateCall, type Pending } from './exec.js';
 export { deleteIfaceAndRelease } from './teardown.js';
@@ -32,15 +33,8 @@ export function failpoint(conf: { debugPostIPAMError?: unknown }, step: string):
   if (hit) throw new CniError(ErrCode.Internal, `injected failure after ${step}`);
 }
 
-/**
- * IPAM plugins known not to look at the container interface, which an
- * interface plugin may therefore run from the start of ADD, on a thread of
- * their own, while it makes its links. Any other type (dhcp needs the
- * interface to exist; a third-party plugin might) runs after the link
- * exists, as in the reference.
- */
-const NETNS_BLIND = new Set(['host-local', 'static']);
-export const ipamRunsEarly = (conf: { ipam?: { type?: string } }): boolean => NETNS_BLIND.has(ipamType(conf));
+/** True when the IPAM ADD may start before the links are made (see pkg/ipam/kinds.ts). */
+export const ipamRunsEarly = (conf: { ipam?: { type?: string } }): boolean => netnsBlind(ipamType(conf));
 
 /**
  * Starts IPAM ADD on a thread of its own (see startAdd) with its rollback on

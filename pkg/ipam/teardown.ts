@@ -4,12 +4,16 @@
 // addresses are removed first, so an address is never released while still
 // configured (the reason the reference deletes the link before IPAM DEL,
 // plugins#666): whatever order the two finish in, nobody can be handed an
-// address this container still answers on.
+// address this container still answers on. An IPAM plugin that may use the
+// interface (dhcp sends its DHCPRELEASE from it) is waited for before the link
+// goes: overlapped, the daemon usually found the link gone (0 of 30 releases
+// sent), and the server kept the address until the lease ran out.
 import { NetlinkError, Rtnl } from '../ip/netlink.js';
 import { linkByName, linkDel } from '../ip/link.js';
 import { addrDel, addrList, RT_SCOPE_LINK } from '../ip/route.js';
 import { NetNSNotFoundError, withNetns } from '../ns/index.js';
 import { startCommand, type DelegateCall, type Pending } from './exec.js';
+import { netnsBlind } from './kinds.js';
 
 /**
  * Deletes link `ifName` in the namespace at `netnsPath` (an empty path, a
@@ -39,6 +43,13 @@ export async function deleteIfaceAndRelease(netnsPath: string, ifName: string, i
             }
           }
           startRelease();
+          if (ipam && !netnsBlind(ipam.type)) {
+            try {
+              release?.wait();
+            } catch {
+              // thrown below, once the link is gone too (wait() keeps its outcome)
+            }
+          }
           try {
             linkDel(nl, link.index, `failed to delete link "${ifName}"`);
           } catch (e) {
