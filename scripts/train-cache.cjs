@@ -22,6 +22,8 @@ const vm = require('node:vm');
 const [dir, ...names] = process.argv.slice(2);
 const scripts = new Map(names.map((n) => [n, new vm.Script(fs.readFileSync(path.join(dir, `${n}.js`), 'utf8'), { filename: `${n}.js` })]));
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-ts-train-'));
+// gone on every way out, a failed training's too
+process.on('exit', () => fs.rmSync(scratch, { recursive: true, force: true }));
 const versionOnly = !!process.env.CNI_TS_TRAIN_VERSION_ONLY;
 
 let stdin = Buffer.alloc(0);
