@@ -53,8 +53,6 @@ napi_value cni_throw_errno(napi_env env, const char *syscall, int e) {
   return NULL;
 }
 
-#define throw_errno cni_throw_errno
-
 static int32_t arg_i32(napi_env env, napi_callback_info info, size_t i) {
   size_t argc = 4;
   napi_value argv[4];
@@ -73,7 +71,7 @@ static napi_value ret_i32(napi_env env, int32_t v) {
 // setns(fd, nstype): moves the calling (main) thread only.
 static napi_value js_setns(napi_env env, napi_callback_info info) {
   int fd = arg_i32(env, info, 0), type = arg_i32(env, info, 1);
-  if (setns(fd, type) != 0) return throw_errno(env, "setns", errno);
+  if (setns(fd, type) != 0) return cni_throw_errno(env, "setns", errno);
   return ret_i32(env, 0);
 }
 
@@ -88,7 +86,7 @@ static napi_value js_flock(napi_env env, napi_callback_info info) {
       napi_get_boolean(env, false, &r);
       return r;
     }
-    return throw_errno(env, "flock", errno);
+    return cni_throw_errno(env, "flock", errno);
   }
   napi_get_boolean(env, true, &r);
   return r;
@@ -101,9 +99,9 @@ static napi_value js_fsmagic(napi_env env, napi_callback_info info) {
   char path[4096];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok)
-    return throw_errno(env, "statfs", EINVAL);
+    return cni_throw_errno(env, "statfs", EINVAL);
   struct statfs st;
-  if (statfs(path, &st) != 0) return throw_errno(env, "statfs", errno);
+  if (statfs(path, &st) != 0) return cni_throw_errno(env, "statfs", errno);
   napi_value r;
   napi_create_double(env, (double)(unsigned long)st.f_type, &r);
   return r;
@@ -151,9 +149,9 @@ static napi_value js_fileid(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   char path[4096];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !path_arg(env, argv[0], path, sizeof path)) return throw_errno(env, "stat", EINVAL);
+  if (argc < 1 || !path_arg(env, argv[0], path, sizeof path)) return cni_throw_errno(env, "stat", EINVAL);
   struct stat st;
-  if (stat(path, &st) != 0) return throw_errno(env, "stat", errno);
+  if (stat(path, &st) != 0) return cni_throw_errno(env, "stat", errno);
   return id_string(env, &st);
 }
 
@@ -163,16 +161,16 @@ static napi_value js_opennetns(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   char path[4096];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !path_arg(env, argv[0], path, sizeof path)) return throw_errno(env, "open", EINVAL);
+  if (argc < 1 || !path_arg(env, argv[0], path, sizeof path)) return cni_throw_errno(env, "open", EINVAL);
   struct statfs sfs;
-  if (statfs(path, &sfs) != 0) return throw_errno(env, "statfs", errno);
+  if (statfs(path, &sfs) != 0) return cni_throw_errno(env, "statfs", errno);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return throw_errno(env, "open", errno);
+  if (fd < 0) return cni_throw_errno(env, "open", errno);
   struct stat st;
   if (fstat(fd, &st) != 0) {
     int e = errno;
     close(fd);
-    return throw_errno(env, "fstat", e);
+    return cni_throw_errno(env, "fstat", e);
   }
   napi_value r, v;
   napi_create_object(env, &r);
@@ -194,7 +192,7 @@ static napi_value read_to_buffer(napi_env env, int fd, const char *what) {
     // EAGAIN (a non-blocking, empty descriptor) is thrown like any error, as Node's readFileSync does
     int e = errno;
     free(b.data);
-    return throw_errno(env, what, e ? e : ENOMEM);
+    return cni_throw_errno(env, what, e ? e : ENOMEM);
   }
   napi_value r;
   napi_create_buffer_copy(env, b.len, b.data ? b.data : "", NULL, &r);
@@ -213,9 +211,9 @@ static napi_value js_readfile(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   char path[4096];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !path_arg(env, argv[0], path, sizeof path)) return throw_errno(env, "open", EINVAL);
+  if (argc < 1 || !path_arg(env, argv[0], path, sizeof path)) return cni_throw_errno(env, "open", EINVAL);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return throw_errno(env, "open", errno);
+  if (fd < 0) return cni_throw_errno(env, "open", errno);
   napi_value r = read_to_buffer(env, fd, "read");
   close(fd);
   return r;
@@ -227,14 +225,14 @@ static napi_value js_writefile(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   char path[4096], data[4096];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !path_arg(env, argv[0], path, sizeof path)) return throw_errno(env, "open", EINVAL);
-  if (napi_get_value_string_utf8(env, argv[1], data, sizeof data, &len) != napi_ok || len >= sizeof data - 1) return throw_errno(env, "write", EINVAL);
+  if (argc < 2 || !path_arg(env, argv[0], path, sizeof path)) return cni_throw_errno(env, "open", EINVAL);
+  if (napi_get_value_string_utf8(env, argv[1], data, sizeof data, &len) != napi_ok || len >= sizeof data - 1) return cni_throw_errno(env, "write", EINVAL);
   int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-  if (fd < 0) return throw_errno(env, "open", errno);
+  if (fd < 0) return cni_throw_errno(env, "open", errno);
   ssize_t n = write(fd, data, len);
   int e = n < 0 ? errno : (size_t)n < len ? EIO : 0;
   if (close(fd) != 0 && !e) e = errno;
-  if (e) return throw_errno(env, "write", e);
+  if (e) return cni_throw_errno(env, "write", e);
   return NULL;
 }
 
@@ -254,7 +252,7 @@ static napi_value js_isexecfile(napi_env env, napi_callback_info info) {
 static napi_value js_nlopen(napi_env env, napi_callback_info info) {
   int proto = arg_i32(env, info, 0);
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, proto);
-  if (fd < 0) return throw_errno(env, "socket", errno);
+  if (fd < 0) return cni_throw_errno(env, "socket", errno);
   int one = 1, rcv = 1 << 20;
   setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
@@ -262,7 +260,7 @@ static napi_value js_nlopen(napi_env env, napi_callback_info info) {
   if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
     int e = errno;
     close(fd);
-    return throw_errno(env, "bind", e);
+    return cni_throw_errno(env, "bind", e);
   }
   return ret_i32(env, fd);
 }
@@ -275,11 +273,11 @@ static napi_value js_nlsend(napi_env env, napi_callback_info info) {
   int32_t fd = -1;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   napi_get_value_int32(env, argv[0], &fd);
-  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) return throw_errno(env, "sendto", EINVAL);
+  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) return cni_throw_errno(env, "sendto", EINVAL);
   struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
   ssize_t n;
   do n = sendto(fd, data, len, 0, (struct sockaddr *)&sa, sizeof sa); while (n < 0 && errno == EINTR);
-  if (n < 0) return throw_errno(env, "sendto", errno);
+  if (n < 0) return cni_throw_errno(env, "sendto", errno);
   return ret_i32(env, (int32_t)n);
 }
 
@@ -289,13 +287,13 @@ static napi_value js_nlrecv(napi_env env, napi_callback_info info) {
   char probe[1];
   ssize_t want;
   do want = recv(fd, probe, sizeof probe, MSG_PEEK | MSG_TRUNC); while (want < 0 && errno == EINTR);
-  if (want < 0) return throw_errno(env, "recv", errno);
+  if (want < 0) return cni_throw_errno(env, "recv", errno);
   void *data = NULL;
   napi_value buf;
-  if (napi_create_buffer(env, (size_t)(want > 0 ? want : 1), &data, &buf) != napi_ok) return throw_errno(env, "recv", ENOBUFS);
+  if (napi_create_buffer(env, (size_t)(want > 0 ? want : 1), &data, &buf) != napi_ok) return cni_throw_errno(env, "recv", ENOBUFS);
   ssize_t n;
   do n = recv(fd, data, (size_t)(want > 0 ? want : 1), 0); while (n < 0 && errno == EINTR);
-  if (n < 0) return throw_errno(env, "recv", errno);
+  if (n < 0) return cni_throw_errno(env, "recv", errno);
   if (n < want) {
     napi_value sub;
     napi_create_buffer_copy(env, (size_t)n, data, NULL, &sub);
@@ -486,7 +484,7 @@ static napi_value job_result(napi_env env, struct spawn_job *j) {
   if (j->err) {
     int err = j->err;
     free_job(j);
-    return throw_errno(env, "posix_spawn", err);
+    return cni_throw_errno(env, "posix_spawn", err);
   }
   napi_value res, v;
   napi_create_object(env, &res);
@@ -509,7 +507,7 @@ static napi_value job_result(napi_env env, struct spawn_job *j) {
 // plugin (node:child_process costs ~8 ms of start-up on every call that loads it).
 static napi_value js_spawnsync(napi_env env, napi_callback_info info) {
   struct spawn_job *j = job_from_args(env, info);
-  if (!j) return throw_errno(env, "posix_spawn", ENOMEM);
+  if (!j) return cni_throw_errno(env, "posix_spawn", ENOMEM);
   run_job(j);
   return job_result(env, j);
 }
@@ -531,17 +529,17 @@ static void free_handle(napi_env env, void *data, void *hint) {
 // namespaces that thread is in now. Every handle must be passed to spawnWait.
 static napi_value js_spawnstart(napi_env env, napi_callback_info info) {
   struct spawn_job *j = job_from_args(env, info);
-  if (!j) return throw_errno(env, "posix_spawn", ENOMEM);
+  if (!j) return cni_throw_errno(env, "posix_spawn", ENOMEM);
   int e = pthread_create(&j->thread, NULL, run_job, j);
   if (e) {
     free_job(j);
-    return throw_errno(env, "pthread_create", e);
+    return cni_throw_errno(env, "pthread_create", e);
   }
   struct spawn_handle *h = malloc(sizeof *h);
   if (!h) {
     pthread_join(j->thread, NULL);
     free_job(j);
-    return throw_errno(env, "spawnStart", ENOMEM);
+    return cni_throw_errno(env, "spawnStart", ENOMEM);
   }
   h->job = j;
   napi_value handle;
@@ -555,7 +553,7 @@ static napi_value js_spawnwait(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct spawn_handle *h = NULL;
-  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&h) != napi_ok || !h || !h->job) return throw_errno(env, "spawnWait", EINVAL);
+  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&h) != napi_ok || !h || !h->job) return cni_throw_errno(env, "spawnWait", EINVAL);
   struct spawn_job *j = h->job;
   h->job = NULL;
   pthread_join(j->thread, NULL);

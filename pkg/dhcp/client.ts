@@ -15,6 +15,7 @@ import {
   decodeMessage,
   encodeMessage,
   type FrameAddrs,
+  ip4Bytes,
   type Message,
   MessageType,
   messageType,
@@ -305,8 +306,8 @@ export async function obtain(t: Transport, c: ClientConfig, signal?: AbortSignal
     broadcast: c.broadcast,
     options: clientOptions(c, [
       [Opt.MaxMessageSize, MAX_MESSAGE],
-      [Opt.RequestedIP, Buffer.from(offer.msg.yiaddr.split('.').map(Number))],
-      [Opt.ServerID, Buffer.from(serverID.split('.').map(Number))],
+      [Opt.RequestedIP, ip4Bytes(offer.msg.yiaddr)],
+      [Opt.ServerID, ip4Bytes(serverID)],
     ]),
   });
   const reply = await t.exchange(request, BROADCAST, {
@@ -347,7 +348,7 @@ export async function reboot(t: Transport, c: ClientConfig, address: string, sig
     broadcast: c.broadcast,
     options: clientOptions(c, [
       [Opt.MaxMessageSize, MAX_MESSAGE],
-      [Opt.RequestedIP, Buffer.from(address.split('.').map(Number))],
+      [Opt.RequestedIP, ip4Bytes(address)],
     ]),
   });
   const reply = await t.exchange(request, BROADCAST, { timeoutMs: c.timeoutMs, what: 'DHCPACK', signal, accept: replyTo([MessageType.ACK, MessageType.NAK]) });
@@ -365,7 +366,7 @@ export function release(t: Transport, c: ClientConfig, lease: Lease): void {
     type: MessageType.RELEASE,
     ciaddr: lease.address,
     options: [
-      [Opt.ServerID, Buffer.from(lease.serverID.split('.').map(Number))],
+      [Opt.ServerID, ip4Bytes(lease.serverID)],
       [Opt.ClientID, clientIDOption(c.clientID)],
     ],
   });
