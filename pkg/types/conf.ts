@@ -297,24 +297,111 @@ function checkFormats(schema: JSONSchema, value: unknown, path: string): void {
 }
 
 /**
- * Parses and validates a plugin configuration against `schema`: defaults
- * applied, keys folded as Go does, the first error reported as code 7
- * `<json.path>: <reason>`. Unknown keys pass through untouched.
+ * Removes every object key whose value is JSON `null`, at any depth: Go's
+ * encoding/json leaves a field untouched (or a pointer nil) on null, so
+ * `"mtu": null` means the key is unset. Array elements are kept as they are.
  */
-export function loadConf<S extends TSchema>(schema: S, stdin: Buffer | string): Static<S> {
+export function dropNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(dropNulls);
+  if (!isObj(value)) return value;
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = dropNulls(v);
+  return out;
+}
+
+/** How loadConf reads a configuration. */
+export interface LoadOptions {
+  /**
+   * DEL's reading: a value that breaks the schema (wrong type, out of range,
+   * not one of the allowed literals, a bad format, a missing required key) is
+   * dropped, so its default applies, instead of failing. DEL must never block
+   * teardown on what only ADD needed (see README "DEL never blocks teardown").
+   */
+  lenient?: boolean;
+}
+
+/**
+ * Parses and validates a plugin configuration against `schema`: JSON nulls
+ * dropped, defaults applied, keys folded as Go does, the first error reported
+ * as code 7 `<json.path>: <reason>` (or, `lenient`, bad values dropped).
+ * Unknown keys pass through untouched.
+ */
+export function loadConf<S extends TSchema>(schema: S, stdin: Buffer | string, opts: LoadOptions = {}): Static<S> {
   let raw: unknown;
   try {
     raw = JSON.parse(typeof stdin === 'string' ? stdin : text(stdin));
   } catch (e) {
     throw new CniError(ErrCode.DecodingFailure, `failed to load netconf: ${(e as Error).message}`);
   }
-  return validate(schema, raw);
+  return opts.lenient ? validateLenient(schema, raw) : validate(schema, raw);
+}
+
+/**
+ * Removes from `v` everything `s` does not accept (required keys are not
+ * asked for); returns DROP when `v` itself is unacceptable.
+ */
+function prune(s: JSONSchema, v: unknown): unknown {
+  switch (kindOf(s)) {
+    case 'Object': {
+      if (!isObj(v)) return DROP;
+      const props = s.properties ?? {};
+      for (const key of Object.keys(v)) {
+        const sub = key in props ? props[key] : typeof s.additionalProperties === 'object' ? s.additionalProperties : s.additionalProperties === false ? undefined : {};
+        const r = sub ? prune(sub, v[key]) : DROP;
+        if (r === DROP) delete v[key];
+        else v[key] = r;
+      }
+      return v;
+    }
+    case 'Record': {
+      if (!isObj(v)) return DROP;
+      const [pattern, inner] = Object.entries(s.patternProperties!)[0];
+      const re = new RegExp(pattern);
+      for (const key of Object.keys(v)) {
+        if (!re.test(key)) continue;
+        const r = prune(inner, v[key]);
+        if (r === DROP) delete v[key];
+        else v[key] = r;
+      }
+      return v;
+    }
+    case 'Array': {
+      if (!Array.isArray(v)) return DROP;
+      const kept = v.map((x) => prune(s.items ?? {}, x)).filter((x) => x !== DROP);
+      return firstError({ ...s, items: undefined }, kept, '') ? DROP : kept;
+    }
+    case 'Union': {
+      const m = s.anyOf!.find((x) => !firstError(x, v, ''));
+      return m && formatOK(m, v) ? v : DROP;
+    }
+    default:
+      return firstError(s, v, '') || !formatOK(s, v) ? DROP : v;
+  }
+}
+const DROP = Symbol('drop');
+
+function formatOK(s: JSONSchema, v: unknown): boolean {
+  try {
+    checkFormats(s, v, '');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** DEL's reading of an already parsed configuration (see LoadOptions.lenient); never throws for content. */
+export function validateLenient<S extends TSchema>(schema: S, raw: unknown): Static<S> {
+  const s = schema as JSONSchema;
+  const folded = foldKeys(s, dropNulls(raw));
+  const pruned = prune(s, applyDefaults(s, folded));
+  // a dropped key gets its default back; a dropped root (not an object) reads as an empty configuration
+  return applyDefaults(s, pruned === DROP ? {} : pruned) as Static<S>;
 }
 
 /** The validation half of loadConf, for values that are already parsed. */
 export function validate<S extends TSchema>(schema: S, raw: unknown, base = ''): Static<S> {
   const s = schema as JSONSchema;
-  const value = applyDefaults(s, foldKeys(s, raw));
+  const value = applyDefaults(s, foldKeys(s, dropNulls(raw)));
   const first = firstError(s, value, '');
   if (first) {
     const p = [base, jsonPath(first.path)].filter(Boolean).join('.');

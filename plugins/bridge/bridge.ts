@@ -17,7 +17,7 @@ import { CniError, ErrCode } from '../../pkg/types/error.js';
 import type { Result } from '../../pkg/types/result.js';
 import { pollSync } from '../../pkg/time/index.js';
 import { Undo } from '../../pkg/undo/index.js';
-import { loadBridgeConf, type BridgeConf } from './conf.js';
+import { loadBridgeConf, loadBridgeDelConf, type BridgeConf } from './conf.js';
 import { attachPort, deleteBridgeIfUnused, ensureBridge, ensureGatewayAddr, ensureVlanGatewayIface, pinBridgeMAC, vlanFiltering } from './host.js';
 
 /**
@@ -169,7 +169,7 @@ export async function add(args: CmdArgs): Promise<Result> {
 }
 
 export async function del(args: CmdArgs): Promise<void> {
-  const conf = loadBridgeConf(args.stdinData, args.args);
+  const conf = loadBridgeDelConf(args.stdinData);
   // the link goes first, its addresses before IPAM DEL runs (plugins#666), the veth's slow destruction overlapped with it
   await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? delegate(args, conf) : undefined);
   if (conf.macspoofchk) {

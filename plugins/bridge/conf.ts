@@ -40,6 +40,14 @@ function trunkIDs(trunk: VlanTrunk[] | undefined): number[] {
   return [...ids].sort((a, b) => a - b);
 }
 
+/**
+ * DEL's reading: only what finds what ADD made (name, IPAM type, ipMasq,
+ * macspoofchk), every value ADD would refuse dropped, no CNI_ARGS.
+ */
+export function loadBridgeDelConf(stdin: Buffer): BridgeConf {
+  return { ...loadConf(BridgeConfSchema, stdin, { lenient: true }), trunkIDs: [] };
+}
+
 /** Loads and checks a bridge configuration; `cniArgs` is CNI_ARGS. */
 export function loadBridgeConf(stdin: Buffer, cniArgs: string): BridgeConf {
   const c = loadConf(BridgeConfSchema, stdin) as BridgeConf;

@@ -30,10 +30,10 @@ export interface LoadedConf {
 /**
  * Validates a dhcp configuration and its options; `cniArgs` feeds `fromArg`.
  * Code 7 names the JSON path; a CNI_ARGS value too long for an option is code 4.
- * `options: false` checks only the shape (types), not option names and values.
+ * `options: false` (DEL) drops bad values instead of failing and reads no option names or values.
  */
 export function loadDHCPConf(stdin: Buffer | string, cniArgs: string, opts: { options?: boolean } = {}): LoadedConf {
-  const conf = loadConf(DHCPConfSchema, stdin);
+  const conf = loadConf(DHCPConfSchema, stdin, { lenient: opts.options === false });
   let options = new Map<number, Buffer>();
   try {
     // DEL skips them: a lease must be releasable whatever its options say (the reference reads none on DEL)
@@ -43,5 +43,5 @@ export function loadDHCPConf(stdin: Buffer | string, cniArgs: string, opts: { op
     throw e.fromArgs ? new CniError(ErrCode.InvalidEnvironmentVariables, e.message) : invalidConfig(e.path, e.reason);
   }
   const checkOnly = (conf as Record<string, unknown>)[CHECK_MARKER] === true;
-  return { conf, socketPath: conf.ipam.daemonSocketPath || DEFAULT_SOCKET_PATH, options, checkOnly };
+  return { conf, socketPath: conf.ipam?.daemonSocketPath || DEFAULT_SOCKET_PATH, options, checkOnly };
 }

@@ -1,7 +1,7 @@
 // host-local: hands out addresses from configured ranges and records them as
 // files under dataDir (reference §2.7). No netns involved: CNI_NETNS is unused.
 import { parseIP } from '../../pkg/ip/addr.js';
-import { allocateAll, loadHostLocalConf, readResolvConf, reservationKey, Store } from '../../pkg/ipam/hostlocal/index.js';
+import { allocateAll, loadHostLocalConf, loadHostLocalDelConf, readResolvConf, reservationKey, Store } from '../../pkg/ipam/hostlocal/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { CniError, ErrCode, wrapError } from '../../pkg/types/error.js';
 import type { Result } from '../../pkg/types/result.js';
@@ -33,7 +33,7 @@ export async function add(args: CmdArgs): Promise<Result> {
 }
 
 export async function del(args: CmdArgs): Promise<void> {
-  const conf = loadHostLocalConf(args.stdinData, args.args);
+  const conf = loadHostLocalDelConf(args.stdinData);
   const store = openStore(conf.dataDir, conf.name, false);
   if (!store) return;
   try {

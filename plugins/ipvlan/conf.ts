@@ -10,8 +10,12 @@ import type { Result } from '../../pkg/types/result.js';
 
 export type IpvlanConf = Omit<Static<typeof IpvlanConfSchema>, 'mode'> & { mode: IpvlanMode; prev?: Result };
 
-/** Loads an ipvlan configuration and its prevResult (1.1.0 shape), if any. */
-export function loadIpvlanConf(stdin: Buffer): IpvlanConf {
+/** Loads an ipvlan configuration and its prevResult (1.1.0 shape), if any; DEL (`forDel`) drops bad values and skips prevResult. */
+export function loadIpvlanConf(stdin: Buffer, forDel = false): IpvlanConf {
+  if (forDel) {
+    const d = loadConf(IpvlanConfSchema, stdin, { lenient: true });
+    return { ...d, mode: d.mode || 'l2' };
+  }
   const c = loadConf(IpvlanConfSchema, stdin);
   return { ...c, mode: c.mode || 'l2', prev: prevResultOf(c) };
 }

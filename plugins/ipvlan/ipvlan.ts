@@ -35,7 +35,7 @@ export async function add(args: CmdArgs): Promise<Result> {
 
 export async function del(args: CmdArgs): Promise<void> {
   // no master lookup: DEL works when the master is gone (the reference fails)
-  const conf = loadIpvlanConf(args.stdinData);
+  const conf = loadIpvlanConf(args.stdinData, true);
   // the link's addresses go first, then IPAM DEL runs while the kernel destroys the link
   await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? delegate(args, conf) : undefined);
 }

@@ -10,6 +10,12 @@ import type { MacvlanMode } from '../../pkg/ip/sublink.js';
 
 export type MacvlanConf = Omit<Static<typeof MacvlanConfSchema>, 'mode'> & { mode: MacvlanMode };
 
+/** DEL's reading: the IPAM type is all it needs; bad values are dropped and CNI_ARGS is not read. */
+export function loadMacvlanDelConf(stdin: Buffer): MacvlanConf {
+  const c = loadConf(MacvlanConfSchema, stdin, { lenient: true });
+  return { ...c, mode: c.mode || 'bridge' };
+}
+
 /** Loads a macvlan configuration; `cniArgs` is CNI_ARGS. */
 export function loadMacvlanConf(stdin: Buffer, cniArgs: string): MacvlanConf {
   const c = loadConf(MacvlanConfSchema, stdin);

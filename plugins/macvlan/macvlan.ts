@@ -10,7 +10,7 @@ import { invalidConfig } from '../../pkg/types/error.js';
 import type { Result } from '../../pkg/types/result.js';
 import { isLegacyResultVersion } from '../../pkg/types/version.js';
 import { Undo } from '../../pkg/undo/index.js';
-import { loadMacvlanConf, type MacvlanConf } from './conf.js';
+import { loadMacvlanConf, loadMacvlanDelConf, type MacvlanConf } from './conf.js';
 
 const delegate = (args: CmdArgs, conf: MacvlanConf) => ({ type: ipamType(conf), stdin: args.stdinData, cniPath: args.path });
 
@@ -35,7 +35,7 @@ export async function add(args: CmdArgs): Promise<Result> {
 
 export async function del(args: CmdArgs): Promise<void> {
   // no master lookup: DEL works when the master is gone (plugins#954)
-  const conf = loadMacvlanConf(args.stdinData, args.args);
+  const conf = loadMacvlanDelConf(args.stdinData);
   // the link's addresses go first, then IPAM DEL runs while the kernel destroys the link
   await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? delegate(args, conf) : undefined);
 }

@@ -32,10 +32,29 @@ const PROTOCOLS: readonly string[] = ['tcp', 'udp', 'sctp'];
 /** A conditions list is iptables arguments when it starts with an option or `!`, else nft expressions. */
 const isIptablesList = (l: string[]) => l.length > 0 && (l[0].trim().startsWith('-') || l[0].trim().startsWith('!'));
 
+/** What DEL needs to find what ADD made: whether there were mappings, and a backend only when the config names a valid one. */
+export interface PortmapDelConf {
+  network: string;
+  hasMappings: boolean;
+  /** undefined: both backends are cleaned (errors count only where that backend works). */
+  backend?: Backend;
+}
+
+/**
+ * DEL's reading: rules are found by network and container ID alone, so no
+ * mapping is validated (an invalid hostIP, protocol or port, or conflicting
+ * options, would have stopped ADD, or, from the Go plugin, made what these
+ * names find).
+ */
+export function loadPortmapDelConf(stdin: Buffer): PortmapDelConf {
+  const raw = loadConf(PortmapSchema, stdin, { lenient: true });
+  return { network: raw.name, hasMappings: (raw.runtimeConfig?.portMappings ?? []).length > 0, backend: raw.backend };
+}
+
 /** Parses stdin, validates every mapping (code 7 with its JSON path) and the option combinations. */
 export function loadPortmapConf(stdin: Buffer): PortmapConf {
   const raw = loadConf(PortmapSchema, stdin);
-  const mappings = (raw.runtimeConfig?.portMappings ?? []).map((m, i): PortMapping => {
+  const mappings = (raw.runtimeConfig?.portMappings ?? []).flatMap((m, i): PortMapping[] => {
     const at = `runtimeConfig.portMappings[${i}]`;
     if (m.hostPort < 1 || m.hostPort > 65535) throw invalidConfig(`${at}.hostPort`, `invalid host port number: ${m.hostPort}`);
     if (m.containerPort < 1 || m.containerPort > 65535) throw invalidConfig(`${at}.containerPort`, `invalid container port number: ${m.containerPort}`);
@@ -44,9 +63,13 @@ export function loadPortmapConf(stdin: Buffer): PortmapConf {
     let hostIP: IP | undefined;
     if (m.hostIP) {
       hostIP = parseIP(m.hostIP);
-      if (!hostIP) throw invalidConfig(`${at}.hostIP`, `"${m.hostIP}" is not an IP address`);
+      if (!hostIP) {
+        // the Go plugin accepts it and maps nothing for it (its family never matches an IPv4 container)
+        process.stderr.write(`portmap: ${at}.hostIP: "${m.hostIP}" is not an IP address; mapping skipped\n`);
+        return [];
+      }
     }
-    return { hostPort: m.hostPort, containerPort: m.containerPort, protocol: protocol as Protocol, hostIP };
+    return [{ hostPort: m.hostPort, containerPort: m.containerPort, protocol: protocol as Protocol, hostIP }];
   });
   if (raw.markMasqBit !== undefined && raw.externalSetMarkChain !== undefined) {
     throw invalidConfig('externalSetMarkChain', 'cannot be used together with markMasqBit');

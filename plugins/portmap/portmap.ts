@@ -12,7 +12,7 @@ import { prevResultOf } from '../../pkg/types/conf.js';
 import { CniError, ErrCode, wrapError } from '../../pkg/types/error.js';
 import type { Result } from '../../pkg/types/result.js';
 import { Undo } from '../../pkg/undo/index.js';
-import { loadPortmapConf, specsFor, type PortmapConf } from './conf.js';
+import { loadPortmapConf, loadPortmapDelConf, specsFor, type PortmapConf } from './conf.js';
 
 const FAMILIES: Family[] = [4, 6];
 
@@ -66,8 +66,8 @@ export async function add(args: CmdArgs): Promise<Result> {
 
 /** DEL without mappings touches nothing (plugins#510). With no backend configured both are cleaned. */
 export async function del(args: CmdArgs): Promise<void> {
-  const conf = loadPortmapConf(args.stdinData);
-  if (!conf.mappings.length) return;
+  const conf = loadPortmapDelConf(args.stdinData);
+  if (!conf.hasMappings) return;
   const jobs: Array<Promise<unknown>> = [];
   if (conf.backend !== 'nftables') {
     for (const f of FAMILIES) {

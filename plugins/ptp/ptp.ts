@@ -102,9 +102,9 @@ export async function add(args: CmdArgs): Promise<Result> {
 }
 
 export async function del(args: CmdArgs): Promise<void> {
-  const conf = loadPtpConf(args.stdinData);
+  const conf = loadPtpConf(args.stdinData, true);
   // the link's addresses go first, then IPAM DEL runs while the kernel destroys the veth
-  await deleteIfaceAndRelease(args.netns, args.ifName, delegate(args, conf));
+  await deleteIfaceAndRelease(args.netns, args.ifName, conf.ipam?.type ? delegate(args, conf) : undefined);
   if (conf.ipMasq) await (await ipmasq()).teardownIPMasq({ network: conf.name, containerID: args.containerID, ifName: args.ifName });
 }
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { Static } from '@sinclair/typebox';
 import { CniError, ErrCode, invalidConfig } from '../../pkg/types/error.js';
 import { loadArgs } from '../../pkg/types/args.js';
-import { validate } from '../../pkg/types/conf.js';
+import { validate, validateLenient } from '../../pkg/types/conf.js';
 import { TuningArgsSchema, TuningSchema } from './schema.js';
 
 /** The reference's allow-list; `CNI_TS_TUNING_ALLOWLIST` overrides the path (tests). */
@@ -124,8 +124,8 @@ export function sysctlPath(key: string, ifName: string, jsonPath: string): strin
   return segs.join('/');
 }
 
-/** JSON and schema checks only: what DEL needs (it must not fail on sysctl rules). */
-export function parseTuningConf(stdin: Buffer): RawConf {
+/** JSON and schema checks; DEL (`forDel`) drops bad values instead and ignores duplicate sysctl keys (it needs dataDir only). */
+export function parseTuningConf(stdin: Buffer, forDel = false): RawConf {
   const text = stdin.toString('utf8');
   let parsed: unknown;
   try {
@@ -133,6 +133,7 @@ export function parseTuningConf(stdin: Buffer): RawConf {
   } catch (e) {
     throw new CniError(ErrCode.DecodingFailure, `failed to load netconf: ${(e as Error).message}`);
   }
+  if (forDel) return validateLenient(TuningSchema, parsed);
   for (const dup of duplicateKeys(text)) {
     const m = /^(sysctl|args\.cni\.sysctl)\.(.*)$/i.exec(dup);
     if (m) throw invalidConfig(`${m[1]}["${m[2]}"]`, 'duplicate sysctl key');

@@ -112,7 +112,7 @@ export async function add(args: CmdArgs): Promise<Result> {
 
 /** Restores the backed-up settings; every failure is swallowed, as the reference does. */
 export async function del(args: CmdArgs): Promise<void> {
-  const raw = parseTuningConf(args.stdinData);
+  const raw = parseTuningConf(args.stdinData, true);
   const file = backupFile(raw.dataDir || DEFAULT_DATA_DIR, args.containerID, args.ifName);
   let backup: Backup;
   try {

@@ -14,7 +14,7 @@ import { Kind, type TSchema } from '@sinclair/typebox';
 import { Errors } from '@sinclair/typebox/errors';
 import { Check, Default } from '@sinclair/typebox/value';
 import { parseCIDR, parseIP } from '../../pkg/ip/addr.js';
-import { foldKeys, jsonPath, validate, type JSONSchema } from '../../pkg/types/conf.js';
+import { dropNulls, foldKeys, jsonPath, validate, type JSONSchema } from '../../pkg/types/conf.js';
 import { CniError, invalidConfig } from '../../pkg/types/error.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -55,7 +55,8 @@ function oracleFormats(schema: TSchema, value: unknown, path: string): void {
   }
 }
 function oracleValidate(schema: TSchema, raw: unknown): unknown {
-  const value = Default(schema, foldKeys(schema as JSONSchema, raw));
+  // JSON null means unset (as Go's encoding/json): both sides read the config without its nulls
+  const value = Default(schema, foldKeys(schema as JSONSchema, dropNulls(raw)));
   if (!Check(schema, value)) {
     const first = Errors(schema, value).First();
     if (first) throw invalidConfig(jsonPath(first.path), oracleReason(first.schema, first.value));

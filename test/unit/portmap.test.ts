@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { dnatChainName, nftComment, type PortmapSpec } from '../../pkg/firewall/portmap.js';
 import { dnatChainRules, entryRules, iptablesAddScript, iptablesCheck, iptablesDelScript, iptablesGCScript, markText, parseSave } from '../../pkg/firewall/portmap_iptables.js';
 import { nftAddStatements, nftDelStatements, nftGCStatements } from '../../pkg/firewall/portmap_nftables.js';
-import { containerAddresses, loadPortmapConf, specsFor } from '../../plugins/portmap/conf.js';
+import { containerAddresses, loadPortmapConf, loadPortmapDelConf, specsFor } from '../../plugins/portmap/conf.js';
 import { CniError } from '../../pkg/types/error.js';
 
 const REF_SAVE = `*nat
@@ -187,12 +187,22 @@ describe('portmap configuration', () => {
     assert.deepEqual(code(() => loadPortmapConf(conf({}, [{ hostPort: 0, containerPort: 1 }]))), { code: 7, msg: 'runtimeConfig.portMappings[0].hostPort: invalid host port number: 0' });
     assert.equal(code(() => loadPortmapConf(conf({}, [{ hostPort: 1, containerPort: 70000 }]))).code, 7);
     assert.match(code(() => loadPortmapConf(conf({}, [{ hostPort: 1, containerPort: 1, protocol: 'icmp' }]))).msg, /portMappings\[0\]\.protocol/);
-    assert.match(code(() => loadPortmapConf(conf({}, [{ hostPort: 1, containerPort: 1, hostIP: 'x' }]))).msg, /hostIP/);
     assert.equal(code(() => loadPortmapConf(conf({ markMasqBit: 32 }))).code, 7);
     assert.equal(code(() => loadPortmapConf(conf({ markMasqBit: 3, externalSetMarkChain: 'X' }))).code, 7);
     assert.equal(code(() => loadPortmapConf(conf({ backend: 'nftables', externalSetMarkChain: 'X' }))).code, 7);
     assert.equal(code(() => loadPortmapConf(conf({ backend: 'iptables', conditionsV4: ['meta', 'mark', '1'] }))).code, 7);
     assert.equal(code(() => loadPortmapConf(conf({ backend: 'bogus' }))).code, 7);
+  });
+
+  it('skips a mapping whose hostIP is not an address, as the Go plugin maps nothing for it', () => {
+    const c = loadPortmapConf(conf({}, [{ hostPort: 1, containerPort: 1, hostIP: 'x' }, { hostPort: 2, containerPort: 2 }]));
+    assert.deepEqual(c.mappings.map((m) => m.hostPort), [2]);
+  });
+
+  it('DEL reads only the network, whether there are mappings and a valid backend', () => {
+    const d = loadPortmapDelConf(conf({ backend: 'bogus', markMasqBit: 99 }, [{ hostPort: 0, containerPort: 1, protocol: 'icmp', hostIP: 'x' }]));
+    assert.deepEqual({ hasMappings: d.hasMappings, backend: d.backend }, { hasMappings: true, backend: undefined });
+    assert.equal(loadPortmapDelConf(conf({ backend: 'nftables', externalSetMarkChain: 'X' })).backend, 'nftables');
   });
 
   it('infers the backend from backend-specific options', () => {

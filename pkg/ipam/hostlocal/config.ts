@@ -88,6 +88,16 @@ function canonicalSets(sources: SourcedSet[]): RangeSet[] {
 }
 
 /**
+ * DEL's reading: releasing goes by network name, container ID and ifname in
+ * dataDir, so no range, route or requested address is checked (the reference
+ * refuses a config without a valid range here), and CNI_ARGS is not read.
+ */
+export function loadHostLocalDelConf(stdin: Buffer | string): { name: string; dataDir: string } {
+  const conf = loadConf(HostLocalConfSchema, stdin, { lenient: true });
+  return { name: conf.name, dataDir: conf.ipam?.dataDir || DEFAULT_DATA_DIR };
+}
+
+/**
  * Loads and validates the host-local configuration from stdin and CNI_ARGS.
  * Range sets are ordered runtimeConfig.ipRanges, legacy top-level range, ranges.
  */
