@@ -4,6 +4,7 @@ import { CniError, ErrCode } from '../types/error.js';
 import type { DNS, Result } from '../types/result.js';
 import type { Undo } from '../undo/index.js';
 import { execDel, startAdd, startCommand, type DelegateCall, type Pending } from './exec.js';
+import { restorePointers, snapshotPointers, type PointerSnapshot } from './hostlocal/pointer.js';
 import { netnsBlind } from './kinds.js';
 
 export { execAdd, execCheck, execDel, execGC, execStatus, findInPath, startAdd, startCommand, type DelegateCall, type Pending } from './exec.js';
@@ -41,18 +42,22 @@ export const ipamRunsEarly = (conf: { ipam?: { type?: string } }): boolean => ne
  * `undo`: wait for it, then release what it reserved.
  */
 export function startIPAMAdd(undo: Undo, call: DelegateCall, confVersion: string): Pending<Result> {
+  // host-local's DEL leaves its round-robin pointer on the released address; a failed ADD must not move it
+  const pointers = call.type === 'host-local' ? snapshotPointers(call.stdin) : undefined;
   const pending = startAdd(call, confVersion);
-  undo.push('release IPAM reservation', () => releaseIfReserved(pending, call));
+  undo.push('release IPAM reservation', () => releaseIfReserved(pending, call, pointers));
   return pending;
 }
 
-async function releaseIfReserved(pending: Pending<Result>, call: DelegateCall): Promise<void> {
+async function releaseIfReserved(pending: Pending<Result>, call: DelegateCall, pointers: PointerSnapshot | undefined): Promise<void> {
+  let result: Result;
   try {
-    pending.wait();
+    result = pending.wait();
   } catch {
     return; // the ADD failed: nothing was reserved
   }
   await execDel(call);
+  if (pointers) restorePointers(pointers, (result.ips ?? []).map((c) => c.address.split('/')[0]));
 }
 
 /**

@@ -178,8 +178,8 @@ describe('host-local', () => {
     ['no ranges', {}, /^ipam\.ranges: no IP ranges specified$/],
     ['unreadable resolvConf', { subnet: '10.210.8.0/24', resolvConf: '/nonexistent/resolv.conf' }, /^ipam\.resolvConf: cannot read/, ['ADD']],
   ];
-  for (const [what, ipam, msg, verbs = ['ADD', 'DEL', 'CHECK']] of badConfs) {
-    it(`bad config (${what}): code 7 naming the path on ${verbs.join(', ')}, nothing created`, () => {
+  for (const [what, ipam, msg, verbs = ['ADD', 'CHECK']] of badConfs) {
+    it(`bad config (${what}): code 7 naming the path on ${verbs.join(', ')}, DEL succeeds, nothing created`, () => {
       const n = network(ipam);
       for (const command of verbs) {
         const r = run(OURS, command, 'c', n.conf());
@@ -187,6 +187,8 @@ describe('host-local', () => {
         assert.equal(r.json.code, 7);
         assert.match(r.json.msg, msg);
       }
+      // DEL never blocks teardown on what only ADD needs (README "DEL never blocks teardown")
+      ok(run(OURS, 'DEL', 'c', n.conf()));
       assert.ok(!fs.existsSync(n.dir));
       assert.deepEqual(fs.readdirSync(n.dataDir), []);
     });
@@ -311,4 +313,41 @@ describe('host-local and Debian /usr/lib/cni/host-local on one data dir', { skip
       for (const f of a.files()) assert.equal(fs.readFileSync(path.join(a.dir, f), 'latin1'), fs.readFileSync(path.join(b.dir, f), 'latin1'));
     });
   }
+
+  it('a failed ADD (second range set full) leaves no reservation and both pointers as they were', () => {
+    const n = network({ ranges: [[{ subnet: '10.208.30.0/24' }], [{ subnet: '10.208.31.0/30' }]] });
+    ok(run(OURS, 'ADD', 'first', n.conf()));
+    const before = Object.fromEntries(n.files().map((f) => [f, fs.readFileSync(path.join(n.dir, f), 'latin1')]));
+    const r = run(OURS, 'ADD', 'second', n.conf());
+    assert.equal(r.code, 1);
+    assert.match(r.json.msg, /failed to allocate for range 1/);
+    assert.deepEqual(Object.fromEntries(n.files().map((f) => [f, fs.readFileSync(path.join(n.dir, f), 'latin1')])), before);
+    ok(run(OURS, 'DEL', 'first', n.conf()));
+  });
+
+  it('the index directory goes away with the last reservation (and .cni-ts-index once empty)', () => {
+    const n = network({ ranges: [[{ subnet: '10.208.32.0/24' }]] });
+    const index = path.join(n.dataDir, '.cni-ts-index');
+    ok(run(OURS, 'ADD', 'a', n.conf()));
+    ok(run(OURS, 'ADD', 'b', n.conf()));
+    assert.ok(fs.existsSync(path.join(index, n.name, 'header')));
+    ok(run(OURS, 'DEL', 'a', n.conf()));
+    assert.ok(fs.existsSync(path.join(index, n.name, 'header')), 'one reservation left: the index stays');
+    ok(run(OURS, 'DEL', 'b', n.conf()));
+    assert.equal(fs.existsSync(index), false);
+    assert.deepEqual(n.files(), ['last_reserved_ip.0', 'lock']);
+    // and it comes back right: the next ADD continues round-robin and CHECK finds it
+    assert.equal(addressOf(run(OURS, 'ADD', 'c', n.conf())), '10.208.32.4');
+    ok(run(OURS, 'CHECK', 'c', n.conf()));
+    ok(run(OURS, 'DEL', 'c', n.conf()));
+  });
+
+  it('DEL releases whatever ADD-only rule the config breaks: bad ranges, routes without dst, nulls, CNI_ARGS', () => {
+    const n = network({ ranges: [[{ subnet: '10.208.33.0/24' }]] });
+    ok(run(OURS, 'ADD', 'x', n.conf()));
+    const broken = { ...n.conf(), cniVersion: null, ipam: { ...n.conf().ipam, ranges: [[{ subnet: 'zz' }]], routes: [{ gw: '10.208.33.1' }], resolvConf: null } };
+    assert.equal(run(OURS, 'ADD', 'y', broken).json.code, 7);
+    ok(run(OURS, 'DEL', 'x', broken, { args: 'IP=bogus;Unknown=1' }));
+    assert.deepEqual(n.reservations(), []);
+  });
 });

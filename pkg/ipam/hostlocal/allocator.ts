@@ -55,6 +55,9 @@ export function allocateAll(store: Store, ranges: RangeSet[], requested: IP[], w
   ranges.forEach((set, index) => {
     const i = pending.findIndex((ip) => rangeFor(set, ip));
     const want = i >= 0 ? pending.splice(i, 1)[0] : undefined;
+    // a failed ADD leaves the round-robin pointer where it found it
+    const pointer = store.pointer(index);
+    undo.push(`restore last_reserved_ip.${index}`, () => store.setPointer(index, pointer));
     let got: IPConfig;
     try {
       got = allocateFromSet(store, set, index, who, want);

@@ -10,7 +10,7 @@
 // Index (ours only), kept outside the network directory so the Go plugin's
 // directory walks and anyone counting reservations never see it (a network name
 // cannot start with '.', so it cannot collide with a network):
-//   <dataDir>/.cni-ts-index/<net>/header  {dev, ino, mtime} of the network directory when last in sync
+//   <dataDir>/.cni-ts-index/<net>/header  {dev, ino, mtime, count} of the network directory when last in sync
 //   <dataDir>/.cni-ts-index/<net>/<xx>    256 buckets: [{file, content}, ...] of reservations whose
 //                                         container ID hashes to xx (absent = empty)
 // Any change to the directory's entries (a Go ADD/DEL, `rm`, a crash between
@@ -18,8 +18,10 @@
 // match means "rebuild by one full scan". Before unlocking we make sure the
 // clock has passed the recorded mtime, so a change made right after us can
 // never carry the same timestamp (coarse timestamps on kernels before 6.13).
-import { closeSync, constants, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+// When a network's last reservation goes, its index goes too (and the
+// `.cni-ts-index` directory once no network has one): nothing is left behind.
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseIP, type IP } from '../../ip/addr.js';
 import { native } from '../../native/index.js';
 import { sleepSync } from '../../time/index.js';
@@ -66,10 +68,12 @@ export function isBookkeeping(name: string): boolean {
 }
 
 interface Header {
-  v: 1;
+  v: 2;
   dev: string;
   ino: string;
   mtime: string;
+  /** Reservations in the directory. */
+  count: number;
 }
 
 /** An open, locked network directory. Always `close()` it. */
@@ -82,6 +86,7 @@ export class Store {
   private synced = false;
   private rebuilt = false;
   private wipe = false;
+  private count = 0;
 
   private constructor(dir: string, indexDir: string, lockFd: number) {
     this.dir = dir;
@@ -171,9 +176,27 @@ export class Store {
     }
     const list = this.bucket(bucketOf(idOf(content)));
     list.push({ file: ip, content });
+    this.count++;
     this.dirty.add(bucketOf(idOf(content)));
-    writeFileSync(join(this.dir, `${LAST_RESERVED}${rangeSet}`), ip, { mode: 0o600 });
+    this.setPointer(rangeSet, ip);
     return true;
+  }
+
+  /** The text of `last_reserved_ip.<i>`, or undefined when there is none. */
+  pointer(rangeSet: number): string | undefined {
+    try {
+      return readFileSync(join(this.dir, `${LAST_RESERVED}${rangeSet}`), 'utf8');
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  /** Writes `last_reserved_ip.<i>` (0600, as the newest Go plugin), or removes it for undefined. */
+  setPointer(rangeSet: number, text: string | undefined): void {
+    const file = join(this.dir, `${LAST_RESERVED}${rangeSet}`);
+    if (text === undefined) rmSync(file, { force: true });
+    else writeFileSync(file, text, { mode: 0o600 });
   }
 
   /** True when a file for `ip` exists (STATUS probes without reserving). */
@@ -188,7 +211,10 @@ export class Store {
     const b = bucketOf(idOf(r.content));
     const list = this.bucket(b);
     const i = list.findIndex((x) => x.file === r.file);
-    if (i >= 0) list.splice(i, 1);
+    if (i >= 0) {
+      list.splice(i, 1);
+      this.count--;
+    }
     this.dirty.add(b);
   }
 
@@ -232,8 +258,9 @@ export class Store {
     } catch {
       hdr = undefined;
     }
-    const fresh = hdr?.v === 1 && hdr.dev === String(st.dev) && hdr.ino === String(st.ino) && hdr.mtime === String(st.mtimeNs);
-    if (!fresh) this.rebuild();
+    const fresh = hdr?.v === 2 && hdr.dev === String(st.dev) && hdr.ino === String(st.ino) && hdr.mtime === String(st.mtimeNs);
+    if (fresh) this.count = hdr!.count;
+    else this.rebuild();
   }
 
   /** One full scan of the directory, as the reference does on every call. */
@@ -242,6 +269,7 @@ export class Store {
     this.rebuilt = true;
     this.wipe = true;
     this.buckets.clear();
+    this.count = 0;
     for (let b = 0; b < BUCKETS; b++) this.buckets.set(b, []);
     const buf = Buffer.alloc(4096);
     for (const ent of readdirSync(this.dir, { withFileTypes: true })) {
@@ -249,25 +277,40 @@ export class Store {
       const content = readSmall(join(this.dir, ent.name), buf);
       if (content === undefined) continue; // removed meanwhile by a writer that does not lock
       this.buckets.get(bucketOf(idOf(content)))!.push({ file: ent.name, content });
+      this.count++;
     }
   }
 
   /** Writes changed buckets, then the header naming the directory state they describe. */
   private seal(): void {
     if (this.dirty.size === 0 && !this.wipe) return;
+    if (this.count <= 0) {
+      // the network's last reservation is gone: so is its index (a later call finds no header and scans the near-empty directory)
+      rmSync(this.indexDir, { recursive: true, force: true });
+      removeIfEmpty(dirname(this.indexDir));
+      this.dirty.clear();
+      this.wipe = false;
+      return;
+    }
     if (this.wipe) {
       // Start from nothing: no bucket of the old index may survive, and empty ones are not written.
       rmSync(this.indexDir, { recursive: true, force: true });
       for (const [b, list] of this.buckets) if (list.length) this.dirty.add(b);
     }
-    mkdirSync(this.indexDir, { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(this.indexDir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      // another network's seal may have removed the empty `.cni-ts-index` between our two mkdirs
+      if (errnoCode(e) !== 'ENOENT') throw e;
+      mkdirSync(this.indexDir, { recursive: true, mode: 0o700 });
+    }
     for (const b of this.dirty) {
       writeFileSync(join(this.indexDir, b.toString(16).padStart(2, '0')), JSON.stringify(this.buckets.get(b) ?? []), { mode: 0o600 });
     }
     this.dirty.clear();
     this.wipe = false;
     const st = statSync(this.dir, { bigint: true });
-    const header = JSON.stringify({ v: 1, dev: String(st.dev), ino: String(st.ino), mtime: String(st.mtimeNs) } satisfies Header);
+    const header = JSON.stringify({ v: 2, dev: String(st.dev), ino: String(st.ino), mtime: String(st.mtimeNs), count: this.count } satisfies Header);
     const hfd = openSync(join(this.indexDir, 'header'), constants.O_RDWR | constants.O_CREAT, 0o600);
     try {
       // Querying the inode first makes kernels with multigrain timestamps (6.13+)
@@ -287,6 +330,16 @@ export class Store {
     } finally {
       closeSync(hfd);
     }
+  }
+}
+
+/** rmdir that leaves a directory someone still uses (ENOTEMPTY) or that is already gone. */
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOENT') throw e;
   }
 }
 
