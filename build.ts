@@ -142,7 +142,10 @@ async function bundle(nativeHash: string): Promise<void> {
 function train(): void {
   const names = entries().map((e) => e.name);
   const trainer = path.join(root, 'scripts', 'train-cache.cjs');
-  const args = [trainer, programs, ...names];
+  // A fixed --random-seed fixes V8's string hash seed, which is otherwise random per process and
+  // makes every code cache differ from build to build (the release must be reproducible). It is
+  // outside V8's flag hash, so the shipped binary (no such flag) still accepts the caches.
+  const args = ['--random-seed=20250101', trainer, programs, ...names];
   const env: NodeJS.ProcessEnv = { ...process.env, CNI_TS_NATIVE: path.join(out, 'cninative.node') };
   delete env.NODE_OPTIONS;
   // unshare -n keeps anything a trained path touches out of the real host.
