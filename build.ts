@@ -9,11 +9,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { buildInfo } from './scripts/buildinfo.js';
 
 const root = path.dirname(new URL(import.meta.url).pathname);
 const out = path.join(root, 'build');
 const bin = path.join(root, 'bin');
-const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const stamp = buildInfo(root);
 const bundleOnly = process.argv.includes('--bundle');
 
 function step(msg: string): void {
@@ -124,7 +125,7 @@ async function bundle(nativeHash: string): Promise<void> {
         legalComments: 'none',
         logLevel: 'warning',
         plugins: [schemas],
-        define: { __NATIVE_HASH__: JSON.stringify(nativeHash), __SUITE_VERSION__: JSON.stringify(`v${pkg.version}`) },
+        define: { __NATIVE_HASH__: JSON.stringify(nativeHash), __SUITE_VERSION__: JSON.stringify(stamp.version), __SUITE_COMMIT__: JSON.stringify(stamp.commit) },
       });
       const code = fs.readFileSync(file, 'utf8');
       // A real import() fails inside vm.Script without a dynamic-import callback.
