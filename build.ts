@@ -7,9 +7,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { buildInfo } from './scripts/buildinfo.js';
+import { schemaExports } from './scripts/schema-json.js';
 
 const root = path.dirname(new URL(import.meta.url).pathname);
 const out = path.join(root, 'build');
@@ -59,28 +59,8 @@ function buildNative(): Buffer {
 function schemasAsJSON(): Plugin {
   const evaluated = new Map<string, Promise<string>>();
   const emit = async (file: string): Promise<string> => {
-    const { SCHEMA_KEYWORDS } = await import(pathToFileURL(path.join(root, 'pkg', 'types', 'conf.ts')).href);
-    const mod: Record<string, unknown> = await import(pathToFileURL(file).href);
-    const rel = path.relative(root, file);
-    const checkNode = (node: unknown, where: string): void => {
-      if (typeof node !== 'object' || node === null || Array.isArray(node)) throw new Error(`${rel}: ${where} is not a schema`);
-      const n = node as Record<string, unknown>;
-      for (const k of Object.keys(n)) if (!SCHEMA_KEYWORDS.has(k)) throw new Error(`${rel}: ${where} uses "${k}", which pkg/types/conf.ts does not check`);
-      for (const [k, sub] of Object.entries((n.properties ?? {}) as object)) checkNode(sub, `${where}.properties.${k}`);
-      for (const [k, sub] of Object.entries((n.patternProperties ?? {}) as object)) checkNode(sub, `${where}.patternProperties.${k}`);
-      if (n.items !== undefined) checkNode(n.items, `${where}.items`);
-      if (typeof n.additionalProperties === 'object') checkNode(n.additionalProperties, `${where}.additionalProperties`);
-      ((n.anyOf ?? []) as unknown[]).forEach((sub, i) => checkNode(sub, `${where}.anyOf[${i}]`));
-    };
-    // a TypeBox schema carries its Kind symbol; anything else must be a record of schemas
-    const isSchema = (v: object) => Symbol.for('TypeBox.Kind') in v;
-    let out = `// ${rel} as JSON Schema (build.ts schemasAsJSON)\n`;
-    for (const [name, value] of Object.entries(mod)) {
-      if (typeof value !== 'object' || value === null) throw new Error(`${rel}: export ${name} is not a schema (schema.ts modules hold schemas only)`);
-      if (isSchema(value)) checkNode(value, name);
-      else for (const [k, sub] of Object.entries(value)) checkNode(sub, `${name}.${k}`);
-      out += `export const ${name} = ${JSON.stringify(value)};\n`;
-    }
+    let out = `// ${path.relative(root, file)} as JSON Schema (build.ts schemasAsJSON)\n`;
+    for (const { name, value } of await schemaExports(root, file)) out += `export const ${name} = ${JSON.stringify(value)};\n`;
     return out;
   };
   return {
