@@ -3,11 +3,13 @@
 # make bench      start-up and command benchmarks against Debian's Go plugins
 # make test-vm    the tests that need kernel features this host lacks (bridge VLAN filtering...), in a qemu VM
 # make install    hard links in $(DESTDIR)$(PREFIX) (default /opt/cni/bin)
+# make release    release-<version>/cni-plugins-linux-amd64-<version>.tgz, .sha256, .sha512 (RELEASE_DIR=... elsewhere)
+# make release-check  two builds and releases of this commit must give the same sha256
 PREFIX ?= /opt/cni/bin
 NODE_ENV_CLEAN = env -u NODE_EXTRA_CA_CERTS -u NODE_OPTIONS
 TSX = node_modules/.bin/tsx
 
-.PHONY: all build test test-vm unit integration typecheck bench install clean demo
+.PHONY: all build test test-vm unit integration typecheck bench install clean demo release release-check
 
 all: build
 
@@ -55,6 +57,15 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)
 	install -m 0755 bin/cni-ts $(DESTDIR)$(PREFIX)/cni-ts
 	for f in bin/*; do n=$$(basename $$f); [ "$$n" = cni-ts ] || ln -f $(DESTDIR)$(PREFIX)/cni-ts $(DESTDIR)$(PREFIX)/$$n; done
+
+release: build
+	$(NODE_ENV_CLEAN) $(TSX) scripts/release.ts $(if $(RELEASE_DIR),--out $(RELEASE_DIR))
+
+release-check:
+	rm -rf build/release-check
+	$(MAKE) --no-print-directory release RELEASE_DIR=build/release-check/1
+	$(MAKE) --no-print-directory release RELEASE_DIR=build/release-check/2
+	cd build/release-check && cat 1/*.sha256 2/*.sha256 && cmp 1/*.tgz 2/*.tgz && echo "release-check: reproducible"
 
 clean:
 	rm -rf bin build

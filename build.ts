@@ -7,13 +7,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { buildInfo } from './scripts/buildinfo.js';
+import { schemaExports } from './scripts/schema-json.js';
 
 const root = path.dirname(new URL(import.meta.url).pathname);
 const out = path.join(root, 'build');
 const bin = path.join(root, 'bin');
-const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const stamp = buildInfo(root);
 const bundleOnly = process.argv.includes('--bundle');
 
 function step(msg: string): void {
@@ -58,28 +59,8 @@ function buildNative(): Buffer {
 function schemasAsJSON(): Plugin {
   const evaluated = new Map<string, Promise<string>>();
   const emit = async (file: string): Promise<string> => {
-    const { SCHEMA_KEYWORDS } = await import(pathToFileURL(path.join(root, 'pkg', 'types', 'conf.ts')).href);
-    const mod: Record<string, unknown> = await import(pathToFileURL(file).href);
-    const rel = path.relative(root, file);
-    const checkNode = (node: unknown, where: string): void => {
-      if (typeof node !== 'object' || node === null || Array.isArray(node)) throw new Error(`${rel}: ${where} is not a schema`);
-      const n = node as Record<string, unknown>;
-      for (const k of Object.keys(n)) if (!SCHEMA_KEYWORDS.has(k)) throw new Error(`${rel}: ${where} uses "${k}", which pkg/types/conf.ts does not check`);
-      for (const [k, sub] of Object.entries((n.properties ?? {}) as object)) checkNode(sub, `${where}.properties.${k}`);
-      for (const [k, sub] of Object.entries((n.patternProperties ?? {}) as object)) checkNode(sub, `${where}.patternProperties.${k}`);
-      if (n.items !== undefined) checkNode(n.items, `${where}.items`);
-      if (typeof n.additionalProperties === 'object') checkNode(n.additionalProperties, `${where}.additionalProperties`);
-      ((n.anyOf ?? []) as unknown[]).forEach((sub, i) => checkNode(sub, `${where}.anyOf[${i}]`));
-    };
-    // a TypeBox schema carries its Kind symbol; anything else must be a record of schemas
-    const isSchema = (v: object) => Symbol.for('TypeBox.Kind') in v;
-    let out = `// ${rel} as JSON Schema (build.ts schemasAsJSON)\n`;
-    for (const [name, value] of Object.entries(mod)) {
-      if (typeof value !== 'object' || value === null) throw new Error(`${rel}: export ${name} is not a schema (schema.ts modules hold schemas only)`);
-      if (isSchema(value)) checkNode(value, name);
-      else for (const [k, sub] of Object.entries(value)) checkNode(sub, `${name}.${k}`);
-      out += `export const ${name} = ${JSON.stringify(value)};\n`;
-    }
+    let out = `// ${path.relative(root, file)} as JSON Schema (build.ts schemasAsJSON)\n`;
+    for (const { name, value } of await schemaExports(root, file)) out += `export const ${name} = ${JSON.stringify(value)};\n`;
     return out;
   };
   return {
@@ -124,7 +105,7 @@ async function bundle(nativeHash: string): Promise<void> {
         legalComments: 'none',
         logLevel: 'warning',
         plugins: [schemas],
-        define: { __NATIVE_HASH__: JSON.stringify(nativeHash), __SUITE_VERSION__: JSON.stringify(`v${pkg.version}`) },
+        define: { __NATIVE_HASH__: JSON.stringify(nativeHash), __SUITE_VERSION__: JSON.stringify(stamp.version), __SUITE_COMMIT__: JSON.stringify(stamp.commit) },
       });
       const code = fs.readFileSync(file, 'utf8');
       // A real import() fails inside vm.Script without a dynamic-import callback.
@@ -142,7 +123,10 @@ async function bundle(nativeHash: string): Promise<void> {
 function train(): void {
   const names = entries().map((e) => e.name);
   const trainer = path.join(root, 'scripts', 'train-cache.cjs');
-  const args = [trainer, programs, ...names];
+  // A fixed --random-seed fixes V8's string hash seed, which is otherwise random per process and
+  // makes every code cache differ from build to build (the release must be reproducible). It is
+  // outside V8's flag hash, so the shipped binary (no such flag) still accepts the caches.
+  const args = ['--random-seed=20250101', trainer, programs, ...names];
   const env: NodeJS.ProcessEnv = { ...process.env, CNI_TS_NATIVE: path.join(out, 'cninative.node') };
   delete env.NODE_OPTIONS;
   // unshare -n keeps anything a trained path touches out of the real host.

@@ -6,12 +6,14 @@ import * as path from 'node:path';
 import { CNIConfig, type GCAttachment, listNetworks, loadConfList, type RuntimeConf, resultJSON } from '../../pkg/libcni/index.js';
 import { CniError, ErrCode } from '../../pkg/types/error.js';
 import { formatJSON } from '../../pkg/types/result.js';
+import { SUITE_COMMIT, SUITE_VERSION } from '../../pkg/skel/index.js';
 
 export const DEFAULT_NET_DIR = '/etc/cni/net.d';
 
 const USAGE = `usage: cnitool add|check|del <network> <netns>
        cnitool gc|status <network> [<netns>]
        cnitool list
+       cnitool --version
 options: -i, --ifname <name>   interface name (default: $CNI_IFNAME or eth0)
 environment:
   NETCONFPATH           configuration directory (default ${DEFAULT_NET_DIR})
@@ -71,6 +73,10 @@ export async function cnitool(argv: readonly string[], env: NodeJS.ProcessEnv, i
     const a = argv[i];
     if (a === '-h' || a === '--help') {
       io.stdout(USAGE);
+      return 0;
+    }
+    if (a === '--version') {
+      io.stdout(`cnitool ${SUITE_VERSION} (commit ${SUITE_COMMIT})\n`);
       return 0;
     }
     if (a === '-i' || a === '--ifname') ifNameFlag = argv[++i] ?? '';

@@ -39,13 +39,24 @@ export interface PluginIO {
   stderr(text: string): void;
 }
 
-/** The text printed to stderr when CNI_COMMAND is unset. */
+/**
+ * The first line printed to stderr when CNI_COMMAND is unset or on --version: the
+ * reference's "CNI <name> plugin <version>", then the commit the build came from.
+ */
 export function about(name: string, version = SUITE_VERSION): string {
-  return `CNI ${name} plugin ${version}`;
+  return `CNI ${name} plugin ${version} (commit ${SUITE_COMMIT})`;
 }
 
 declare const __SUITE_VERSION__: string | undefined;
+declare const __SUITE_COMMIT__: string | undefined;
+/** The suite version (`git describe` style) and commit build.ts stamps into every program. */
 export const SUITE_VERSION = typeof __SUITE_VERSION__ === 'string' ? __SUITE_VERSION__ : 'v0.0.0-dev';
+export const SUITE_COMMIT = typeof __SUITE_COMMIT__ === 'string' ? __SUITE_COMMIT__ : 'unknown';
+
+/** The about text: the about line, then the spec versions (both lines as the reference prints them). */
+function aboutLines(aboutText: string, supported: readonly string[]): string {
+  return `${aboutText}\nCNI protocol versions supported: ${supported.join(', ')}\n`;
+}
 
 const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -137,7 +148,7 @@ function sameNetnsAsPlugin(netns: string): boolean {
 export async function runPlugin(io: PluginIO, source: FuncsSource, supported: readonly string[] = ALL_VERSIONS, aboutText = about('plugin')): Promise<number> {
   const cmd = io.env.CNI_COMMAND ?? '';
   if (cmd === '') {
-    io.stderr(`${aboutText}\nCNI protocol versions supported: ${supported.join(', ')}\n`);
+    io.stderr(aboutLines(aboutText, supported));
     return 0;
   }
   let confVersion: string | undefined;
@@ -226,6 +237,11 @@ export type Subcommands = Record<string, () => Promise<(argv: readonly string[])
 /** The process-level entry: real env, stdin and stdout, then exit; or a subcommand when argv[2] names one. */
 export function pluginMain(source: FuncsSource, supported: readonly string[] = ALL_VERSIONS, aboutText = about('plugin'), subcommands: Subcommands = {}): void {
   const sub = process.argv[2];
+  // the reference prints the about text only for an empty CNI_COMMAND (it ignores arguments); --version always does
+  if (sub === '--version') {
+    writeAll(2, aboutLines(aboutText, supported));
+    process.exit(0);
+  }
   if (sub !== undefined && Object.hasOwn(subcommands, sub)) {
     subcommands[sub]().then(
       (run) => run(process.argv.slice(3)),

@@ -74,7 +74,7 @@ describe('the built artifact', { skip }, () => {
     for (const name of programs().filter((n) => fs.existsSync(path.join(ROOT, 'plugins', n, 'main.ts')))) {
       const r = run([path.join(BIN, name)], {});
       assert.equal(r.status, 0, `${name}: ${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`^CNI ${name} plugin v\\S+\\nCNI protocol versions supported: `), name);
+      assert.match(r.stderr, new RegExp(`^CNI ${name} plugin v\\S+ \\(commit (?:[0-9a-f]{40}|unknown)\\)\\nCNI protocol versions supported: `), name);
     }
     const viaSymlink = run([link], {});
     assert.match(viaSymlink.stderr, /^CNI loopback plugin /);
