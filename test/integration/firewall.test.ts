@@ -2,7 +2,8 @@
 // (iptables state is per namespace, so no rule ever reaches this machine's
 // tables): rules and the attachment record after ADD, CHECK, DEL twice and
 // without CNI_NETNS, GC; bad configs (code 7, nothing left); the firewalld
-// backend without firewalld; rollback; side by side with Debian's Go firewall
+// backend without firewalld and against a stand-in firewalld on a private D-Bus
+// bus (test/fixtures/fake-firewalld.py); rollback; side by side with Debian's Go firewall
 // (same tables, each DELetes and CHECKs the other's ADD); and real traffic
 // through our bridge with FORWARD policy DROP: the rules let containers talk,
 // ingressPolicy same-bridge/isolated block what they should.
@@ -257,17 +258,44 @@ describe('firewall (iptables)', { skip }, () => {
   });
 });
 
-describe('firewall: firewalld backend without firewalld', { skip }, () => {
+/** A private D-Bus daemon playing the system bus (any client may own any name). */
+async function startBus(dir: string): Promise<{ proc: ChildProcess; address: string }> {
+  const sock = path.join(dir, 'bus');
+  const cfg = path.join(dir, 'bus.conf');
+  fs.writeFileSync(cfg, `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>system</type><listen>unix:path=${sock}</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/><allow user="*"/></policy></busconfig>\n`);
+  const proc = spawn('dbus-daemon', ['--config-file', cfg, '--nofork', '--nopidfile'], { stdio: 'ignore' });
+  for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
+  return { proc, address: `unix:path=${sock}` };
+}
+
+/** test/fixtures/fake-firewalld.py on `address`; resolves once it owns its name. */
+async function startFakeFirewalld(address: string, state: string, failing: string[]): Promise<ChildProcess> {
+  const proc = spawn(PYTHON, [path.join(FIXTURES, 'fake-firewalld.py'), address, state, ...failing], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout!.on('data', (d) => String(d).includes('ready') && resolve());
+    proc.on('exit', (code) => reject(new Error(`fake firewalld exited ${code}`)));
+  });
+  return proc;
+}
+
+const PYTHON = '/usr/bin/python3';
+const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'fixtures');
+const haveFakeFirewalld =
+  haveDbusDaemon && spawnSync(PYTHON, ['-c', 'import dbus.service, dbus.mainloop.glib; from gi.repository import GLib']).status === 0;
+
+describe('firewall: firewalld backend', { skip }, () => {
   let h: TestNetns;
-  let bus: ChildProcess | undefined;
   let busDir: string;
+  const procs: ChildProcess[] = [];
   scratch();
   before(() => {
     h = newHost('fwd');
     busDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnits-fw-bus-'));
   });
   after(() => {
-    if (bus?.pid) process.kill(bus.pid, 'SIGTERM');
+    for (const p of procs.reverse()) p.kill('SIGTERM');
     fs.rmSync(busDir, { recursive: true, force: true });
   });
 
@@ -288,19 +316,81 @@ describe('firewall: firewalld backend without firewalld', { skip }, () => {
     assert.deepEqual(filterRules(h, 4), SHARED);
   });
 
-  it('a bus where nobody owns org.fedoraproject.FirewallD1: the same clear error, naming the bus\'s answer', { skip: !haveDbusDaemon && 'needs dbus-daemon' }, async () => {
-    const sock = path.join(busDir, 'bus');
-    const cfg = path.join(busDir, 'bus.conf');
-    fs.writeFileSync(cfg, `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>system</type><listen>unix:path=${sock}</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/><allow user="*"/></policy></busconfig>\n`);
-    bus = spawn('dbus-daemon', ['--config-file', cfg, '--nofork', '--nopidfile'], { stdio: 'ignore' });
-    for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
-    const env = { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${sock}` };
-    const add = fw(h, 'ADD', conf({ backend: 'firewalld' }), { env });
-    assert.equal(add.code, 1);
-    assert.match(add.json.msg, /does not answer on the D-Bus system bus: .*(FirewallD1|name)/i);
-    assert.ok(!fs.existsSync(recordFile()));
+  describe('on a private bus', { skip: !haveDbusDaemon && 'needs dbus-daemon' }, () => {
+    let env: Record<string, string>;
+    let state: string;
+    const zones = () => JSON.parse(fs.readFileSync(state, 'utf8'));
+    before(async () => {
+      const bus = await startBus(busDir);
+      procs.push(bus.proc);
+      env = { DBUS_SYSTEM_BUS_ADDRESS: bus.address };
+      state = path.join(busDir, 'zones.json');
+    });
+
+    it('nobody owns org.fedoraproject.FirewallD1: the same clear error, with the bus\'s answer', () => {
+      const add = fw(h, 'ADD', conf({ backend: 'firewalld' }), { env });
+      assert.equal(add.code, 1);
+      assert.match(add.json.msg, /does not answer on the D-Bus system bus: .*org\.fedoraproject\.FirewallD1/);
+      assert.ok(!fs.existsSync(recordFile()));
+    });
+
+    it('with firewalld (test/fixtures/fake-firewalld.py): ADD adds the sources to the zone, CHECK queries them, DEL removes them; auto-detection picks it', { skip: !haveFakeFirewalld && 'needs python3-dbus and python3-gi' }, async () => {
+      procs.push(await startFakeFirewalld(env.DBUS_SYSTEM_BUS_ADDRESS, state, ['10.201.9.66/32']));
+      // without busctl (systemd's), the calls go through dbus-send: a PATH with only what the plugin and `ip` need
+      const noBusctl = path.join(busDir, 'no-busctl');
+      fs.mkdirSync(noBusctl, { recursive: true });
+      for (const t of ['ip', 'iptables-save', 'iptables-restore', 'ip6tables-save', 'ip6tables-restore', 'iptables', 'dbus-send']) {
+        const where = spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim();
+        if (where && !fs.existsSync(path.join(noBusctl, t))) fs.symlinkSync(where, path.join(noBusctl, t));
+      }
+      const variants: Array<[string, Record<string, string>]> = [['firewalld', env], ['', env], ['firewalld', { ...env, PATH: noBusctl }]];
+      for (const [backend, env] of variants) {
+        const add = fw(h, 'ADD', conf({ backend }), { env });
+        assert.equal(add.code, 0, add.stdout);
+        assert.deepEqual(zones(), { trusted: ['10.201.9.2/32', 'fd00:201::2/128'] });
+        assert.deepEqual(filterRules(h, 4).filter((l) => l.includes('10.201.9.2')), [], 'no iptables rules with firewalld');
+        assert.equal(JSON.parse(fs.readFileSync(recordFile(), 'utf8')).backend, 'firewalld');
+        assert.equal(fw(h, 'ADD', conf({ backend }), { env }).code, 0, 'ZONE_ALREADY_SET is fine');
+        assert.equal(fw(h, 'CHECK', conf({ backend }), { env }).code, 0);
+        assert.equal(fw(h, 'DEL', conf({ backend }), { env }).code, 0);
+        assert.deepEqual(zones(), {});
+        assert.equal(fw(h, 'DEL', conf({ backend }), { env }).code, 0, 'DEL twice');
+        const check = fw(h, 'CHECK', conf({ backend }), { env });
+        assert.equal(check.json?.msg, 'failed to find the address 10.201.9.2/32 in trusted zone');
+      }
+      // DEL through the record only: no prevResult, firewalldZone from the record
+      assert.equal(fw(h, 'ADD', conf({ backend: 'firewalld', firewalldZone: 'cnits' }), { env }).code, 0);
+      assert.deepEqual(zones(), { cnits: ['10.201.9.2/32', 'fd00:201::2/128'] });
+      const { prevResult: _, ...bare } = conf({ backend: 'firewalld' });
+      assert.equal(fw(h, 'DEL', bare, { env, netns: null }).code, 0);
+      assert.deepEqual(zones(), {});
+      // the ingress policy is iptables whatever the backend
+      assert.equal(fw(h, 'ADD', conf({ backend: 'firewalld', ingressPolicy: 'same-bridge' }), { env }).code, 0);
+      assert.ok(filterRules(h, 4).some((l) => l.includes('-i cfwbr9 ! -o cfwbr9')));
+      assert.equal(fw(h, 'DEL', conf({ backend: 'firewalld' }), { env }).code, 0);
+      // a zone error other than ZONE_ALREADY_SET fails ADD and removes the sources added before it
+      const bad = fw(h, 'ADD', conf({ backend: 'firewalld' }, ['10.201.9.2/24', '10.201.9.66/24']), { env });
+      assert.equal(bad.code, 1);
+      assert.match(bad.json.msg, /^failed to add the address 10\.201\.9\.66\/32 to trusted zone: .*INVALID_ADDR/);
+      assert.deepEqual(zones(), {});
+      assert.ok(!fs.existsSync(recordFile()));
+    });
+
+    it('with firewalld: Debian\'s firewall and ours CHECK and DEL each other\'s sources', { skip: (!haveFakeFirewalld && 'needs python3-dbus and python3-gi') || (!haveRefFirewall && 'containernetworking-plugins not installed') }, () => {
+      assert.ok(fs.existsSync(state), 'the previous test started the fake firewalld');
+      const ref = path.join(REF_BIN, 'firewall');
+      const c = conf({ backend: 'firewalld' });
+      assert.equal(fw(h, 'ADD', c, { env, plugin: ref }).code, 0);
+      assert.deepEqual(zones(), { trusted: ['10.201.9.2/32', 'fd00:201::2/128'] });
+      assert.equal(fw(h, 'CHECK', c, { env }).code, 0);
+      assert.equal(fw(h, 'DEL', c, { env }).code, 0);
+      assert.deepEqual(zones(), {});
+      assert.equal(fw(h, 'ADD', c, { env }).code, 0);
+      assert.equal(fw(h, 'CHECK', c, { env, plugin: ref }).code, 0);
+      assert.equal(fw(h, 'DEL', c, { env, plugin: ref }).code, 0);
+      assert.deepEqual(zones(), {});
+      assert.equal(fw(h, 'DEL', c, { env }).code, 0, 'and our DEL after it finds nothing to do');
+    });
   });
 });
 
