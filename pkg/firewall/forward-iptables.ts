@@ -6,7 +6,7 @@
 // Rules are compared in iptables-save's canonical form; each call is one
 // iptables-save read and at most one iptables-restore --noflush write per family.
 import { formatIP, type IP } from '../ip/addr.js';
-import { iptablesRestore, iptablesSave, type Family } from './backend.js';
+import { iptablesRestore, iptablesRestoreStart, iptablesSave, iptablesSaveStart, type Family } from './backend.js';
 import { parseSave, type SavedTable } from './portmap_iptables.js';
 
 export const FORWARD_CHAIN = 'CNI-FORWARD';
@@ -166,7 +166,57 @@ export async function updateFilter(family: Family, build: (table: SavedTable) =>
   }
 }
 
-/** The filter table of `family`, parsed. */
-export async function readFilter(family: Family): Promise<SavedTable> {
-  return parseSave(await iptablesSave(family, 'filter'));
+/** One family's part of updateFilters. */
+export interface FilterUpdate {
+  family: Family;
+  build: (table: SavedTable) => string | undefined;
+}
+
+/**
+ * updateFilter for several families at once: both reads run together, then
+ * both writes (each program on an addon thread), so a call with IPv4 and IPv6
+ * addresses costs about one family's programs. A family whose write fails goes
+ * through updateFilter's read-and-retry. Returns the error of each family that
+ * failed (none: all applied), once every program has finished.
+ */
+export async function updateFilters(updates: FilterUpdate[]): Promise<Map<Family, unknown>> {
+  const saves = updates.map((u) => iptablesSaveStart(u.family, 'filter'));
+  const outcomes = updates.map((u, i) => {
+    try {
+      const script = u.build(parseSave(saves[i].wait().stdout));
+      return script === undefined ? undefined : iptablesRestoreStart(u.family, script);
+    } catch (e) {
+      return e as Error;
+    }
+  });
+  const failures = new Map<Family, unknown>();
+  for (const [i, o] of outcomes.entries()) {
+    if (o === undefined) continue;
+    try {
+      if (o instanceof Error) throw o;
+      o.wait();
+    } catch {
+      try {
+        await updateFilter(updates[i].family, updates[i].build);
+      } catch (e) {
+        failures.set(updates[i].family, e);
+      }
+    }
+  }
+  return failures;
+}
+
+/** The filter tables of `families`, parsed, read at the same time; throws the first failure once all finished. */
+export async function readFilters(families: Family[]): Promise<SavedTable[]> {
+  const saves = families.map((f) => iptablesSaveStart(f, 'filter'));
+  const out = saves.map((r) => {
+    try {
+      return parseSave(r.wait().stdout);
+    } catch (e) {
+      return e as Error;
+    }
+  });
+  const failed = out.find((t) => t instanceof Error);
+  if (failed) throw failed;
+  return out as SavedTable[];
 }

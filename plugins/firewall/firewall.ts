@@ -12,8 +12,10 @@ import {
   hostText,
   ipRules,
   missingRules,
-  readFilter,
+  readFilters,
   updateFilter,
+  updateFilters,
+  type FilterUpdate,
   type ForwardSpec,
 } from '../../pkg/firewall/forward-iptables.js';
 import { parseCIDR, type IP } from '../../pkg/ip/addr.js';
@@ -83,22 +85,25 @@ export async function add(args: CmdArgs): Promise<Result> {
         undo.push(`remove ${hostText(ip)} from zone ${conf.zone}`, () => removeSource(conf.zone, hostText(ip)));
       }
     }
+    const updates: FilterUpdate[] = [];
     for (const f of FAMILIES) {
       const spec = specFor(conf, backend, ofFamily(ips, f), bridge);
       if (!spec.ips.length && !spec.isolation) continue;
+      const mine = spec.ips.flatMap(ipRules);
       let added: string[] = [];
-      try {
-        await updateFilter(f, (table) => {
-          added = missingRules(table, spec);
+      updates.push({
+        family: f,
+        build: (table) => {
+          added = missingRules(table, spec).filter((r) => mine.includes(r));
           return forwardAddScript(table, spec);
-        });
-      } catch (e) {
-        throw wrapError(`set up firewall rules for ${args.containerID} (IPv${f})`, e);
-      }
-      // the shared chains, jumps and isolation rules of the bridge stay: other containers use them (as the reference)
-      const own = added.filter((r) => spec.ips.some((ip) => ipRules(ip).includes(r)));
-      if (own.length) undo.push(`remove the IPv${f} rules`, () => updateFilter(f, (t) => deleteRulesScript(t, own)));
+        },
+      });
+      // pushed before the write: a family whose (all-or-nothing) write failed has none of these rules to remove.
+      // The shared chains, jumps and isolation rules of the bridge stay: other containers use them (as the reference)
+      undo.push(`remove the IPv${f} rules`, () => added.length && updateFilter(f, (t) => deleteRulesScript(t, added)));
     }
+    const [failed] = await updateFilters(updates);
+    if (failed) throw wrapError(`set up firewall rules for ${args.containerID} (IPv${failed[0]})`, failed[1]);
   });
   return prev;
 }
@@ -117,14 +122,10 @@ async function teardown(backend: Backend, zone: string, ips: IP[]): Promise<void
     for (const ip of ips) await removeSource(zone, hostText(ip)).catch(() => undefined);
     return;
   }
-  for (const f of FAMILIES) {
-    const mine = ofFamily(ips, f);
-    if (!mine.length) continue;
-    try {
-      await updateFilter(f, (t) => deleteRulesScript(t, mine.flatMap(ipRules)));
-    } catch (e) {
-      if (await iptablesUsable(f)) throw e;
-    }
+  const updates = FAMILIES.filter((f) => ofFamily(ips, f).length).map((f): FilterUpdate => ({ family: f, build: (t) => deleteRulesScript(t, ofFamily(ips, f).flatMap(ipRules)) }));
+  for (const [f, e] of await updateFilters(updates)) {
+    // a family whose iptables does not work has no rules to remove
+    if (await iptablesUsable(f)) throw e;
   }
 }
 
@@ -159,10 +160,10 @@ export async function check(args: CmdArgs): Promise<void> {
       if (!found) throw new CniError(ErrCode.Internal, `failed to find the address ${hostText(ip)} in ${conf.zone} zone`);
     }
   }
-  for (const f of FAMILIES) {
-    const spec = specFor(conf, backend, ofFamily(ips, f), bridge);
-    if (!spec.ips.length && !spec.isolation) continue;
-    const problem = forwardCheck(await readFilter(f), spec);
+  const specs = FAMILIES.map((f) => [f, specFor(conf, backend, ofFamily(ips, f), bridge)] as const).filter(([, s]) => s.ips.length || s.isolation);
+  const tables = await readFilters(specs.map(([f]) => f));
+  for (const [i, [, spec]] of specs.entries()) {
+    const problem = forwardCheck(tables[i], spec);
     if (problem) throw new CniError(ErrCode.Internal, problem);
   }
 }

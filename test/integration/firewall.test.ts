@@ -245,7 +245,7 @@ describe('firewall (iptables)', { skip }, () => {
     fs.writeFileSync(path.join(fake, 'ip6tables-restore'), '#!/bin/sh\necho "injected failure" >&2\nexit 2\n', { mode: 0o755 });
     const r = fw(h, 'ADD', conf(), { env: { PATH: `${fake}:${process.env.PATH}` } });
     assert.equal(r.code, 1);
-    assert.match(r.json.msg, /IPv6.*injected failure/);
+    assert.match(r.json.msg, /\(IPv6\): ip6tables-restore failed .*injected failure/);
     assert.deepEqual(filterRules(h, 4), SHARED, 'only the shared chains and jumps stay, as after a DEL');
     assert.ok(!fs.existsSync(recordFile()));
   });
