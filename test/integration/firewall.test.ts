@@ -250,11 +250,17 @@ describe('firewall (iptables)', { skip }, () => {
     assert.ok(!fs.existsSync(recordFile()));
   });
 
-  it('STATUS succeeds with iptables (spec 1.1.0)', () => {
+  it('STATUS succeeds with iptables and answers 50 without it (spec 1.1.0)', () => {
     const h = newHost('st');
     const { prevResult: _, ...c } = conf({ cniVersion: '1.1.0' });
     const r = fw(h, 'STATUS', c, { netns: null });
     assert.equal(r.code, 0, r.stdout);
+    const onlyIp = path.join(tmp, 'only-ip');
+    fs.mkdirSync(onlyIp, { recursive: true });
+    fs.symlinkSync(spawnSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).stdout.trim(), path.join(onlyIp, 'ip'));
+    const none = fw(h, 'STATUS', c, { netns: null, env: { PATH: onlyIp } });
+    assert.equal(none.json?.code, 50, none.stdout);
+    assert.equal(fw(h, 'STATUS', { ...c, cniVersion: '1.0.0' }, { netns: null }).json?.code, 1, 'STATUS needs 1.1.0');
   });
 });
 
