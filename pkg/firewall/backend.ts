@@ -2,7 +2,7 @@
 // --noflush for iptables (one xtables lock, one process per call), nft -f for
 // nftables. The plugins choose a backend with the reference's rule: the one the
 // config names; otherwise iptables, unless iptables is unusable and nftables is.
-import { run, type ExecResult } from '../exec/index.js';
+import { run, start, type ExecResult, type Running } from '../exec/index.js';
 
 export type Backend = 'iptables' | 'nftables';
 export type Family = 4 | 6;
@@ -40,6 +40,16 @@ export async function chooseBackend(configured?: string): Promise<Backend> {
 /** Applies an iptables-restore script (`*nat ... COMMIT`) without flushing other rules. */
 export function iptablesRestore(family: Family, script: string): Promise<ExecResult> {
   return run(IPT_RESTORE[family], ['-w', '--noflush'], { input: script });
+}
+
+/** iptablesRestore started on the addon's thread: the caller may run the other family's meanwhile. */
+export function iptablesRestoreStart(family: Family, script: string): Running {
+  return start(IPT_RESTORE[family], ['-w', '--noflush'], { input: script });
+}
+
+/** iptablesSave started on the addon's thread; `wait().stdout` is the dump. */
+export function iptablesSaveStart(family: Family, table: string): Running {
+  return start(IPT_SAVE[family], ['-t', table]);
 }
 
 /** Dumps one table as iptables-save prints it. */

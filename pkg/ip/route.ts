@@ -183,11 +183,16 @@ function describe(r: RouteSpec): string {
   return `${dst}${r.gw ? ` via ${formatIP(r.gw)}` : ''}${r.oif ? ` dev ${r.oif}` : ''}`;
 }
 
-/** Adds a route; `replace` makes it an `ip route replace`. */
-export function routeAdd(nl: Rtnl, r: RouteSpec, opts: { replace?: boolean } = {}): void {
+/**
+ * Adds a route; `replace` makes it an `ip route replace`; `ecmp` lets it sit
+ * beside a route to the same destination through another next hop (the
+ * reference's ConfigureIface uses netlink.RouteAddEcmp since v1.0.0, Debian's
+ * 1.1.1 included: a container on two networks gets both default routes).
+ */
+export function routeAdd(nl: Rtnl, r: RouteSpec, opts: { replace?: boolean; ecmp?: boolean } = {}): void {
   nl.request(
     RTM_NEWROUTE,
-    NLM_F_CREATE | (opts.replace ? NLM_F_REPLACE : NLM_F_EXCL),
+    NLM_F_CREATE | (opts.replace ? NLM_F_REPLACE : opts.ecmp ? 0 : NLM_F_EXCL),
     concat([rtmsg(r, false), encodeAttrs(routeAttrs(r))]),
     `failed to add route ${describe(r)}`,
   );

@@ -98,7 +98,7 @@ export async function configureIface(ns: NetNS, ifName: string, result: Result):
         if (def?.gateway) gw = mustIP(def.gateway, 'gateway');
       }
       try {
-        routeAdd(nl, { dst, gw, oif: link.index, priority: r.priority, table: r.table, scope: r.scope });
+        routeAdd(nl, { dst, gw, oif: link.index, priority: r.priority, table: r.table, scope: r.scope }, { ecmp: true });
       } catch (e) {
         throw new Error(`failed to add route '${formatCIDR(dst)}${gw ? ` via ${formatIP(gw)}` : ''} dev ${ifName}': ${e instanceof NetlinkError ? e.reason : (e as Error).message}`, { cause: e });
       }
