@@ -54,6 +54,9 @@ fs.writeFileSync(
   { mode: 0o755 },
 );
 
+/** Plugins chained after bridge in training: they get its ADD result as prevResult. */
+const CHAINED = ['tuning', 'portmap', 'bandwidth'];
+
 /** The parent link the sub-link plugins train on: a veth in the trainer's own (throw-away) namespace. */
 const MASTER = 'train-m0';
 
@@ -92,6 +95,8 @@ function confFor(name) {
       return { ...base, sysctl: { 'net.ipv4.conf.eth0.arp_notify': '1' }, mtu: 1400, promisc: true, dataDir: path.join(scratch, 'tuning') };
     case 'portmap':
       return { ...base, runtimeConfig: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] } };
+    case 'bandwidth':
+      return { ...base, ingressRate: 8000000, ingressBurst: 80000, egressRate: 8000000, egressBurst: 80000 };
     // on the veth MASTER (a kernel without ipvlan or 8021q trains up to the link creation)
     case 'macvlan':
       return { ...base, master: MASTER, mode: 'bridge', ipam };
@@ -107,7 +112,7 @@ function confFor(name) {
 /** Every command of one plugin, ADD first, so later commands see ADD's result as prevResult. */
 async function trainPlugin(name, env, prevResult) {
   const conf = confFor(name);
-  const chained = name === 'tuning' || name === 'portmap';
+  const chained = CHAINED.includes(name);
   const withPrev = (c, prev) => (prev ? { ...c, prevResult: prev } : c);
   const added = await runOnce(name, { ...env, CNI_COMMAND: 'ADD' }, withPrev(conf, chained ? prevResult : undefined));
   const prev = added ?? prevResult;
@@ -181,14 +186,14 @@ async function trainDHCP(env, sleeperPid) {
         process.stderr.write('train-cache: bridge ADD produced no result; the code caches would miss the real paths\n');
         exitProcess(2);
       }
-      for (const chained of ['tuning', 'portmap']) {
+      for (const chained of CHAINED) {
         if (!plugins.includes(chained)) continue;
         const t = await trainPlugin(chained, env, br.prev);
         await del(chained, env, t.conf, t.prev);
       }
       await del('bridge', env, br.conf, br.prev);
       if (plugins.includes('dhcp')) await trainDHCP(env, sleeper.pid);
-      for (const name of plugins.filter((n) => !['bridge', 'tuning', 'portmap', 'dhcp'].includes(n))) {
+      for (const name of plugins.filter((n) => !['bridge', 'dhcp', ...CHAINED].includes(n))) {
         const t = await trainPlugin(name, env);
         await del(name, env, t.conf, t.prev);
         await del(name, env, t.conf, t.prev);
