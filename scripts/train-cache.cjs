@@ -55,7 +55,7 @@ fs.writeFileSync(
 );
 
 /** Plugins chained after bridge in training: they get its ADD result as prevResult. */
-const CHAINED = ['tuning', 'portmap', 'bandwidth'];
+const CHAINED = ['tuning', 'portmap', 'bandwidth', 'sbr'];
 
 /** The parent link the sub-link plugins train on: a veth in the trainer's own (throw-away) namespace. */
 const MASTER = 'train-m0';

@@ -302,13 +302,16 @@ function checkFormats(schema: JSONSchema, value: unknown, path: string): void {
  * `<json.path>: <reason>`. Unknown keys pass through untouched.
  */
 export function loadConf<S extends TSchema>(schema: S, stdin: Buffer | string): Static<S> {
-  let raw: unknown;
+  return validate(schema, parseConfJSON(stdin));
+}
+
+/** stdin as JSON, unchecked (code 6 when it does not parse): for a plugin that looks at the raw keys before validate. */
+export function parseConfJSON(stdin: Buffer | string): unknown {
   try {
-    raw = JSON.parse(typeof stdin === 'string' ? stdin : text(stdin));
+    return JSON.parse(typeof stdin === 'string' ? stdin : text(stdin));
   } catch (e) {
     throw new CniError(ErrCode.DecodingFailure, `failed to load netconf: ${(e as Error).message}`);
   }
-  return validate(schema, raw);
 }
 
 /** The validation half of loadConf, for values that are already parsed. */

@@ -3,9 +3,8 @@
 // (Go allocates the embedded top-level struct as soon as one of its keys is seen,
 // even with a null value); each direction is either off or a rate with a burst.
 import type { Static } from '@sinclair/typebox';
-import { text } from '../../pkg/bytes/index.js';
-import { validate } from '../../pkg/types/conf.js';
-import { CniError, ErrCode, invalidConfig } from '../../pkg/types/error.js';
+import { parseConfJSON, validate } from '../../pkg/types/conf.js';
+import { invalidConfig } from '../../pkg/types/error.js';
 import { BandwidthSchema } from './schema.js';
 
 type RawConf = Static<typeof BandwidthSchema>;
@@ -30,14 +29,6 @@ const LIMIT_KEYS = new Set(['ingressrate', 'ingressburst', 'egressrate', 'egress
 const MAX_BURST_BYTES = 0xffffffff;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function parseJSON(stdin: Buffer): unknown {
-  try {
-    return JSON.parse(text(stdin));
-  } catch (e) {
-    throw new CniError(ErrCode.DecodingFailure, `failed to load netconf: ${(e as Error).message}`);
-  }
-}
 
 /** A copy without null object members: for Go a null leaves an optional field unset. */
 function withoutNulls(v: unknown): unknown {
@@ -64,7 +55,7 @@ function limit(rate: number | undefined, burst: number | undefined, base: string
 
 /** Parses and checks stdin: code 7 with the JSON path of the offending key. */
 export function loadBandwidthConf(stdin: Buffer): BandwidthConf {
-  const parsed = parseJSON(stdin);
+  const parsed = parseConfJSON(stdin);
   const topLevel = isObj(parsed) && Object.keys(parsed).some((k) => LIMIT_KEYS.has(k.toLowerCase()));
   const raw = validate(BandwidthSchema, withoutNulls(parsed));
   const entry = topLevel ? raw : raw.runtimeConfig?.bandwidth;
@@ -79,7 +70,7 @@ export function loadBandwidthConf(stdin: Buffer): BandwidthConf {
 
 /** The network name alone, for DEL: nothing else is needed to find the ifb, and DEL must not fail on ADD-only checks. */
 export function networkName(stdin: Buffer): string {
-  const parsed = parseJSON(stdin);
+  const parsed = parseConfJSON(stdin);
   let name = '';
   // Go matches keys case-insensitively, the last match winning (skel has checked the value is a string)
   if (isObj(parsed)) for (const k in parsed) if (k.toLowerCase() === 'name' && typeof parsed[k] === 'string') name = parsed[k] as string;
