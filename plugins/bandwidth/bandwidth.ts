@@ -83,6 +83,8 @@ const addTbf = (nl: Rtnl, index: number, l: Limit, what: string) =>
 
 export async function add(args: CmdArgs): Promise<Result> {
   const conf = loadBandwidthConf(args.stdinData);
+  // silently shaping what the user asked to leave alone would be worse than the runtime log line
+  for (const k of conf.removedKeys) process.stderr.write(`bandwidth: ignoring "${k}": removed from the reference in v1.6.0, every destination is shaped\n`);
   const prev = prevResultOf(conf.raw);
   if (!conf.ingress && !conf.egress) {
     // nothing to shape: pass prevResult on (the reference panics when there is none)

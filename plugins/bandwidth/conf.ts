@@ -22,9 +22,13 @@ export interface BandwidthConf {
   ingress?: Limit;
   /** Traffic from the container: tbf on the ifb. */
   egress?: Limit;
+  /** Keys of v1.5.x that v1.6.0 removed, present in the config: ignored as the reference ignores them. */
+  removedKeys: string[];
 }
 
 const LIMIT_KEYS = new Set(['ingressrate', 'ingressburst', 'egressrate', 'egressburst']);
+/** shapedSubnets/unshapedSubnets: v1.5.0-v1.5.1 only (reverted in v1.6.0, commit d44bbf28). */
+const REMOVED_KEYS = new Set(['shapedsubnets', 'unshapedsubnets']);
 /** The reference refuses `burst/8 >= math.MaxUint32`. */
 const MAX_BURST_BYTES = 0xffffffff;
 
@@ -63,6 +67,7 @@ export function loadBandwidthConf(stdin: Buffer): BandwidthConf {
   return {
     raw,
     name: raw.name,
+    removedKeys: isObj(parsed) ? Object.keys(parsed).filter((k) => REMOVED_KEYS.has(k.toLowerCase())) : [],
     ingress: limit(entry?.ingressRate, entry?.ingressBurst, base, 'ingress'),
     egress: limit(entry?.egressRate, entry?.egressBurst, base, 'egress'),
   };

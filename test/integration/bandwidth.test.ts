@@ -208,6 +208,14 @@ describe('bandwidth', { skip }, () => {
       assert.deepEqual(tcJSON(e, 'qdisc', 'show', 'dev', e.veth).map((q: any) => q.kind), ['noqueue']);
     });
 
+    it('shapedSubnets/unshapedSubnets (v1.5.x only) are ignored as v1.9.1 ignores them, with a warning on stderr', () => {
+      const r = run('bandwidth', 'ADD', e, conf('1.0.0', e, { unshapedSubnets: ['10.0.0.0/8'] }));
+      assert.equal(r.code, 0, r.stdout);
+      assert.match(r.stderr, /ignoring "unshapedSubnets": removed from the reference in v1\.6\.0/);
+      assert.deepEqual(tcJSON(e, 'qdisc', 'show', 'dev', e.veth).map((q: any) => q.kind), ['tbf', 'ingress']);
+      clean();
+    });
+
     const refused: Array<[string, object, RegExp, RegExp | undefined]> = [
       ['a rate without burst', { ingressRate: 1000, ingressBurst: 0 }, /^ingressBurst: if rate is set, burst must also be set$/, /if rate is set, burst must also be set/],
       ['a burst without rate', { egressBurst: 1000 }, /^egressRate: if burst is set, rate must also be set$/, /if burst is set, rate must also be set/],

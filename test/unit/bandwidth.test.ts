@@ -51,6 +51,11 @@ describe('bandwidth configuration', () => {
     assert.deepEqual(load({ ...rc, IngressRate: 1600, ingressburst: 16 }).ingress, { rate: 1600, burst: 16 });
   });
 
+  it('names the removed shapedSubnets/unshapedSubnets keys (ignored, as v1.6.0+ ignores them)', () => {
+    assert.deepEqual(load({ unshapedSubnets: ['10.0.0.0/8'], ShapedSubnets: [] }).removedKeys, ['unshapedSubnets', 'ShapedSubnets']);
+    assert.deepEqual(load({}).removedKeys, []);
+  });
+
   const bad: Array<[object, string]> = [
     [{ ingressRate: 8 }, 'ingressBurst: if rate is set, burst must also be set'],
     [{ egressBurst: 8 }, 'egressRate: if burst is set, rate must also be set'],
