@@ -54,6 +54,9 @@ fs.writeFileSync(
   { mode: 0o755 },
 );
 
+/** Plugins chained after bridge in training: they get its ADD result as prevResult. */
+const CHAINED = ['tuning', 'portmap', 'firewall', 'bandwidth', 'sbr'];
+
 /** The parent link the sub-link plugins train on: a veth in the trainer's own (throw-away) namespace. */
 const MASTER = 'train-m0';
 
@@ -94,6 +97,8 @@ function confFor(name) {
       return { ...base, runtimeConfig: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] } };
     case 'firewall':
       return { ...base, ingressPolicy: 'same-bridge', dataDir: path.join(scratch, 'firewall') };
+    case 'bandwidth':
+      return { ...base, ingressRate: 8000000, ingressBurst: 80000, egressRate: 8000000, egressBurst: 80000 };
     // on the veth MASTER (a kernel without ipvlan or 8021q trains up to the link creation)
     case 'macvlan':
       return { ...base, master: MASTER, mode: 'bridge', ipam };
@@ -109,7 +114,7 @@ function confFor(name) {
 /** Every command of one plugin, ADD first, so later commands see ADD's result as prevResult. */
 async function trainPlugin(name, env, prevResult) {
   const conf = confFor(name);
-  const chained = name === 'tuning' || name === 'portmap' || name === 'firewall';
+  const chained = CHAINED.includes(name);
   const withPrev = (c, prev) => (prev ? { ...c, prevResult: prev } : c);
   const added = await runOnce(name, { ...env, CNI_COMMAND: 'ADD' }, withPrev(conf, chained ? prevResult : undefined));
   const prev = added ?? prevResult;
@@ -183,14 +188,14 @@ async function trainDHCP(env, sleeperPid) {
         process.stderr.write('train-cache: bridge ADD produced no result; the code caches would miss the real paths\n');
         exitProcess(2);
       }
-      for (const chained of ['tuning', 'portmap', 'firewall']) {
+      for (const chained of CHAINED) {
         if (!plugins.includes(chained)) continue;
         const t = await trainPlugin(chained, env, br.prev);
         await del(chained, env, t.conf, t.prev);
       }
       await del('bridge', env, br.conf, br.prev);
       if (plugins.includes('dhcp')) await trainDHCP(env, sleeper.pid);
-      for (const name of plugins.filter((n) => !['bridge', 'tuning', 'portmap', 'firewall', 'dhcp'].includes(n))) {
+      for (const name of plugins.filter((n) => !['bridge', 'dhcp', ...CHAINED].includes(n))) {
         const t = await trainPlugin(name, env);
         await del(name, env, t.conf, t.prev);
         await del(name, env, t.conf, t.prev);

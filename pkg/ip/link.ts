@@ -170,6 +170,8 @@ export interface LinkSpec {
   mac?: string;
   txqlen?: number;
   master?: number;
+  /** Created administratively up (IFF_UP in the create message). */
+  up?: boolean;
   /** IFLA_LINK: the parent for macvlan, ipvlan, vlan. */
   parentIndex?: number;
   /** Create the link directly in the namespace with this fd. */
@@ -206,7 +208,8 @@ export function linkAdd(nl: Rtnl, spec: LinkSpec): void {
   }
   if (data.length) info.push({ type: IFLA_INFO_DATA, nested: data });
   attrs.push({ type: IFLA_LINKINFO, nested: info });
-  nl.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, concat([ifinfomsg(AF_UNSPEC, 0), encodeAttrs(attrs)]), `failed to create ${spec.kind} "${spec.name}"`);
+  const up = spec.up ? IFF_UP : 0;
+  nl.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, concat([ifinfomsg(AF_UNSPEC, 0, up, up), encodeAttrs(attrs)]), `failed to create ${spec.kind} "${spec.name}"`);
 }
 
 /** Changes to apply to an existing link in one message. */

@@ -327,13 +327,17 @@ export interface LoadOptions {
  * Unknown keys pass through untouched.
  */
 export function loadConf<S extends TSchema>(schema: S, stdin: Buffer | string, opts: LoadOptions = {}): Static<S> {
-  let raw: unknown;
+  const raw = parseConfJSON(stdin);
+  return opts.lenient ? validateLenient(schema, raw) : validate(schema, raw);
+}
+
+/** stdin as JSON, unchecked (code 6 when it does not parse): for a plugin that looks at the raw keys before validate. */
+export function parseConfJSON(stdin: Buffer | string): unknown {
   try {
-    raw = JSON.parse(typeof stdin === 'string' ? stdin : text(stdin));
+    return JSON.parse(typeof stdin === 'string' ? stdin : text(stdin));
   } catch (e) {
     throw new CniError(ErrCode.DecodingFailure, `failed to load netconf: ${(e as Error).message}`);
   }
-  return opts.lenient ? validateLenient(schema, raw) : validate(schema, raw);
 }
 
 /**
