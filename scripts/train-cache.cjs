@@ -88,6 +88,8 @@ function confFor(name) {
       return { ...base, ipMasq: true, ipam };
     case 'host-local':
       return { ...base, ipam: { type: 'host-local', subnet: '10.254.1.0/24', dataDir: path.join(scratch, 'ipam') } };
+    case 'static':
+      return { ...base, ipam: { type: 'static', addresses: [{ address: '10.254.2.5/24', gateway: '10.254.2.1' }], routes: [{ dst: '0.0.0.0/0' }], dns: { nameservers: ['10.254.2.1'] } } };
     case 'tuning':
       return { ...base, sysctl: { 'net.ipv4.conf.eth0.arp_notify': '1' }, mtu: 1400, promisc: true, dataDir: path.join(scratch, 'tuning') };
     case 'portmap':
