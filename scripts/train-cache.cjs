@@ -101,6 +101,9 @@ function confFor(name) {
       return { ...base, master: MASTER, ipam };
     case 'vlan':
       return { ...base, master: MASTER, vlanId: 100, ipam };
+    // a kernel without dummy trains up to the link creation
+    case 'dummy':
+      return { ...base, ipam };
     default:
       return base;
   }

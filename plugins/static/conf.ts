@@ -3,11 +3,10 @@
 // `runtimeConfig.ips`, merged in the order the reference code merges them.
 import { contains, parseCIDR, parseIP, type IP, type IPNet } from '../../pkg/ip/addr.js';
 import { loadArgs } from '../../pkg/types/args.js';
-import { validate } from '../../pkg/types/conf.js';
+import { loadConfNullAsUnset } from '../../pkg/types/lenient.js';
 import { CniError, ErrCode, invalidConfig } from '../../pkg/types/error.js';
 import type { DNS, Route } from '../../pkg/types/result.js';
 import { versionAtLeast } from '../../pkg/types/version.js';
-import { text } from '../../pkg/bytes/index.js';
 import { StaticConfSchema } from './schema.js';
 
 /** One address static hands out: host bits kept, as configured. */
@@ -24,21 +23,6 @@ export interface StaticConf {
   dns?: DNS;
   /** The chained prevResult as given (CHECK reads it). */
   prevResult?: unknown;
-}
-
-/** JSON `null` on a key means unset, as Go's encoding/json reads it into a zero value. */
-function dropNulls(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(dropNulls);
-  if (typeof v !== 'object' || v === null) return v;
-  return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, dropNulls(x)]));
-}
-
-function parseJSON(stdin: Buffer | string): unknown {
-  try {
-    return JSON.parse(typeof stdin === 'string' ? stdin : text(stdin));
-  } catch (e) {
-    throw new CniError(ErrCode.DecodingFailure, `failed to load netconf: ${(e as Error).message}`);
-  }
 }
 
 const envError = (msg: string) => new CniError(ErrCode.InvalidEnvironmentVariables, msg);
@@ -66,7 +50,7 @@ function fromCniArgs(cniArgs: string): StaticAddress[] {
 
 /** Loads and validates static's configuration; `cniArgs` is CNI_ARGS. */
 export function loadStaticConf(stdin: Buffer | string, cniArgs: string): StaticConf {
-  const conf = validate(StaticConfSchema, dropNulls(parseJSON(stdin)));
+  const conf = loadConfNullAsUnset(StaticConfSchema, stdin);
   const ipam = conf.ipam;
   if (!ipam) throw invalidConfig('ipam', "IPAM config missing 'ipam' key");
   let source = 'ipam.addresses';
