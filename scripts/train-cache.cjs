@@ -104,6 +104,9 @@ function confFor(name) {
     // a kernel without dummy trains up to the link creation
     case 'dummy':
       return { ...base, ipam };
+    // chained: its own prevResult (a kernel without vrf trains up to the VRF creation)
+    case 'vrf':
+      return { ...base, vrfname: 'train-vrf', prevResult: { cniVersion: '1.1.0', interfaces: [{ name: 'eth0' }], ips: [{ address: '10.254.3.5/24', interface: 0 }] } };
     default:
       return base;
   }

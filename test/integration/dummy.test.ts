@@ -6,23 +6,10 @@
 // kernel without dummy, DEL leniency) run everywhere.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { createNetns, execPlugin, ipJSON, isRoot, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
+import { createNetns, execPlugin, kernelCanAddLink, ipJSON, isRoot, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
 import { addrs, cniPath, hostLocalReservations, ipamDirs, link, routes } from '../fixtures/bridge-env.js';
-import { execFileSync } from 'node:child_process';
 
-function kernelHasDummy(): boolean {
-  const ns = createNetns('sdvprobe');
-  try {
-    execFileSync('ip', ['-n', ns.name, 'link', 'add', 'csdprobe', 'type', 'dummy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    ns.remove();
-  }
-}
-
-const hasDummy = isRoot && kernelHasDummy();
+const hasDummy = isRoot && kernelCanAddLink('sdvprobe', ['type', 'dummy']);
 // Inside the test VM (CNI_TS_VM=1) these must run: a missing dummy fails them there.
 const noKernel = (!isRoot && 'needs root') || (!process.env.CNI_TS_VM && !hasDummy && 'kernel lacks dummy (CONFIG_DUMMY): run make test-vm');
 const nonLo = (ns: TestNetns) => ipJSON(ns, 'link', 'show').filter((l: any) => l.ifname !== 'lo').map((l: any) => l.ifname);
