@@ -37,8 +37,9 @@ test: build typecheck
 # here, run with CNI_TS_VM=1 in one guest booted on Debian's kernel (test/vm/);
 # the guest uses this bin/ through the shared host root. Skipped with a reason
 # when no guest can boot (no qemu or kernel: run test/vm/setup.sh).
-VM_TESTS = test/integration/bridge.test.ts test/integration/netlink.test.ts test/integration/ipvlan.test.ts test/integration/vlan.test.ts
-VM_PATTERN = VLAN|ipvlan|vlan
+VM_TESTS = test/integration/bridge.test.ts test/integration/netlink.test.ts test/integration/ipvlan.test.ts test/integration/vlan.test.ts \
+  test/integration/dummy.test.ts test/integration/vrf.test.ts
+VM_PATTERN = VLAN|ipvlan|vlan|kernel dummy|kernel vrf
 test-vm:
 	@if reason=$$(test/vm/vm-run.sh --check); then \
 	  [ -x bin/cni-ts ] || { echo "test-vm: bin/cni-ts missing: run make build first" >&2; exit 1; }; \

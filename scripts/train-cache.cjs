@@ -91,6 +91,8 @@ function confFor(name) {
       return { ...base, ipMasq: true, ipam };
     case 'host-local':
       return { ...base, ipam: { type: 'host-local', subnet: '10.254.1.0/24', dataDir: path.join(scratch, 'ipam') } };
+    case 'static':
+      return { ...base, ipam: { type: 'static', addresses: [{ address: '10.254.2.5/24', gateway: '10.254.2.1' }], routes: [{ dst: '0.0.0.0/0' }], dns: { nameservers: ['10.254.2.1'] } } };
     case 'tuning':
       return { ...base, sysctl: { 'net.ipv4.conf.eth0.arp_notify': '1' }, mtu: 1400, promisc: true, dataDir: path.join(scratch, 'tuning') };
     case 'portmap':
@@ -106,6 +108,12 @@ function confFor(name) {
       return { ...base, master: MASTER, ipam };
     case 'vlan':
       return { ...base, master: MASTER, vlanId: 100, ipam };
+    // a kernel without dummy trains up to the link creation
+    case 'dummy':
+      return { ...base, ipam };
+    // chained: its own prevResult (a kernel without vrf trains up to the VRF creation)
+    case 'vrf':
+      return { ...base, vrfname: 'train-vrf', prevResult: { cniVersion: '1.1.0', interfaces: [{ name: 'eth0' }], ips: [{ address: '10.254.3.5/24', interface: 0 }] } };
     default:
       return base;
   }

@@ -124,3 +124,16 @@ export function kernelCanAddSublink(tag: string, linkArgs: string[]): boolean {
     ns.remove();
   }
 }
+
+/** True when the kernel can add a link of `linkArgs` (e.g. `['type', 'dummy']`), tried in a scratch netns. */
+export function kernelCanAddLink(tag: string, linkArgs: string[]): boolean {
+  const ns = createNetns(tag);
+  try {
+    execFileSync('ip', ['-n', ns.name, 'link', 'add', 'probe0', ...linkArgs], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    ns.remove();
+  }
+}

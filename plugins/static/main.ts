@@ -1,0 +1,3 @@
+import { about, pluginMain } from '../../pkg/skel/index.js';
+
+pluginMain(() => import('./static.js'), undefined, about('static'));

@@ -1,0 +1,25 @@
+// vrf configuration: `vrfname` (required) and `table`; DEL reads only the name.
+import type { Static } from '@sinclair/typebox';
+import { utf8 } from '../../pkg/bytes/index.js';
+import { invalidConfig } from '../../pkg/types/error.js';
+import { lenientField, loadConfNullAsUnset } from '../../pkg/types/lenient.js';
+import { VRFConfSchema } from './schema.js';
+
+export type VRFConf = Static<typeof VRFConfSchema>;
+
+/** Loads the configuration of ADD and CHECK. */
+export function loadVRFConf(stdin: Buffer): VRFConf {
+  const conf = loadConfNullAsUnset(VRFConfSchema, stdin);
+  if (!conf.vrfname) throw invalidConfig('vrfname', 'is required: configuration is expected to have a valid vrf name');
+  // the kernel's rules for a link name, checked before anything is touched
+  if (utf8(conf.vrfname).length > 15 || /[/:\s]/.test(conf.vrfname) || conf.vrfname === '.' || conf.vrfname === '..') {
+    throw invalidConfig('vrfname', `${JSON.stringify(conf.vrfname)} is not a valid link name (at most 15 bytes, no "/", ":" or whitespace)`);
+  }
+  return conf;
+}
+
+/** DEL's view: the VRF name when the configuration gives one as a string, else none. */
+export function delVRFName(stdin: Buffer): string {
+  const name = lenientField(stdin, 'vrfname');
+  return typeof name === 'string' ? name : '';
+}
