@@ -104,6 +104,8 @@ function confFor(name) {
     // moves HOST_DEVICE into the container and back
     case 'host-device':
       return { ...base, device: HOST_DEVICE, ipam };
+    case 'tap':
+      return { ...base, mac: '02:54:00:00:00:01', mtu: 1400, multiQueue: true, owner: 0, group: 0, ipam };
     default:
       return base;
   }

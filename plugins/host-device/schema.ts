@@ -3,12 +3,12 @@
 // (pkg/types/conf.ts checks configurations without TypeBox at run time).
 import { Type } from '@sinclair/typebox';
 import { NetConfFields } from '../../pkg/types/schema.js';
-import { MACString } from '../../pkg/types/typebox.js';
 
 export const HostDeviceConfSchema = Type.Object({
   ...NetConfFields,
   device: Type.String({ default: '' }),
-  hwaddr: Type.Optional(MACString()),
+  // a MAC address (checked by ADD, not by DEL)
+  hwaddr: Type.String({ default: '' }),
   kernelpath: Type.String({ default: '' }),
   pciBusID: Type.String({ default: '' }),
   // the reference reads this untagged Go field (any case); pciBusID's driver decides it when set
