@@ -581,6 +581,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   cni_packet_init(env, exports);
   cni_unixsock_init(env, exports);
+  cni_tun_init(env, exports);
   return exports;
 }
 

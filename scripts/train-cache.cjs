@@ -59,6 +59,8 @@ const CHAINED = ['tuning', 'portmap', 'firewall', 'bandwidth', 'sbr'];
 
 /** The parent link the sub-link plugins train on: a veth in the trainer's own (throw-away) namespace. */
 const MASTER = 'train-m0';
+/** The link host-device trains on: another veth of that namespace. */
+const HOST_DEVICE = 'train-hd0';
 
 async function runOnce(name, env, conf) {
   for (const k of Object.keys(process.env)) if (k.startsWith('CNI_') && k !== 'CNI_TS_NATIVE') delete process.env[k];
@@ -114,6 +116,11 @@ function confFor(name) {
     // chained: its own prevResult (a kernel without vrf trains up to the VRF creation)
     case 'vrf':
       return { ...base, vrfname: 'train-vrf', prevResult: { cniVersion: '1.1.0', interfaces: [{ name: 'eth0' }], ips: [{ address: '10.254.3.5/24', interface: 0 }] } };
+    // moves HOST_DEVICE into the container and back
+    case 'host-device':
+      return { ...base, device: HOST_DEVICE, ipam };
+    case 'tap':
+      return { ...base, mac: '02:54:00:00:00:01', mtu: 1400, multiQueue: true, owner: 0, group: 0, ipam };
     default:
       return base;
   }
@@ -181,13 +188,15 @@ async function trainDHCP(env, sleeperPid) {
     const sleeper = spawn('unshare', ['-n', 'sleep', '120'], { stdio: 'ignore' });
     execFileSync('ip', ['link', 'add', MASTER, 'type', 'veth', 'peer', 'name', 'train-m1']);
     execFileSync('ip', ['link', 'set', MASTER, 'up']);
+    execFileSync('ip', ['link', 'add', HOST_DEVICE, 'type', 'veth', 'peer', 'name', 'train-hd1']);
     await new Promise((r) => setTimeout(r, 100));
     const env = { CNI_CONTAINERID: 'train', CNI_NETNS: `/proc/${sleeper.pid}/ns/net`, CNI_IFNAME: 'eth0', CNI_PATH: ipamDir };
     try {
       // error paths: a namespace that does not exist, a config that does not parse
       for (const name of plugins) {
         await runOnce(name, { ...env, CNI_COMMAND: 'ADD', CNI_NETNS: '/run/netns/cni-ts-train-none' }, confFor(name));
-        await runOnce(name, { ...env, CNI_COMMAND: 'ADD' }, { ...confFor(name), mtu: 'x' });
+        // (host-device has no mtu: its bad key is device)
+        await runOnce(name, { ...env, CNI_COMMAND: 'ADD' }, { ...confFor(name), mtu: 'x', ...(name === 'host-device' && { device: 7 }) });
       }
       // the real paths: an interface plugin, the chained plugins on top of it, then the rest
       const br = await trainPlugin('bridge', env);

@@ -21,8 +21,8 @@ export interface AddressSublinkOptions {
   ipam?: DelegateCall;
   /** Addresses a chained prevResult already holds (ipvlan without IPAM). */
   prev?: { ips: IPConfig[]; routes?: Route[] };
-  /** Set arp_notify and ndisc_notify on the link (macvlan, ipvlan). */
-  notify: boolean;
+  /** Set arp_notify and ndisc_notify on the link (macvlan, ipvlan), or arp_notify alone ('arp': tap). */
+  notify: boolean | 'arp';
 }
 
 /**
@@ -45,7 +45,9 @@ export async function addressSublink(o: AddressSublinkOptions): Promise<Result> 
     if (addrs.routes?.length) result.routes = addrs.routes;
     if (o.notify) {
       // gratuitous ARP / unsolicited NA on link up, so neighbours learn the new MAC fast
-      writeSysctls(o.ns.container, [[`net/ipv4/conf/${iface.name}/arp_notify`, '1'], [`net/ipv6/conf/${iface.name}/ndisc_notify`, '1']], { bestEffort: true });
+      const keys: Array<[string, string]> = [[`net/ipv4/conf/${iface.name}/arp_notify`, '1']];
+      if (o.notify === true) keys.push([`net/ipv6/conf/${iface.name}/ndisc_notify`, '1']);
+      writeSysctls(o.ns.container, keys, { bestEffort: true });
     }
     await configureIface(o.ns.container, iface.name, result);
   } else {

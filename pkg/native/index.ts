@@ -44,6 +44,8 @@ export interface Native {
   unixWrite(fd: number, data: Uint8Array): void;
   /** Stops a unixConnect socket's callbacks and closes it. */
   unixClose(fd: number): void;
+  /** native/tun.c: a persistent TUN/TAP device made through /dev/net/tun in the calling thread's netns (TUNSETIFF `flags`; owner/group -1: unset); returns its name. */
+  tunCreate(name: string, flags: number, owner: number, group: number): string;
 }
 
 /** An opaque running spawnStart job. */

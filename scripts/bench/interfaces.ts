@@ -53,6 +53,9 @@ function confFor(plugin: string, impl: number, dataDir: string): object {
       return { ...base, ipam: ipam('10.220.251.0/24') };
     case 'macvlan':
       return { ...base, master: MASTER, ipam: ipam('10.220.252.0/24') };
+    // BENCH_PLUGINS=host-device: each implementation moves its own veth in and back
+    case 'host-device':
+      return { ...base, device: `cnitsbhd${impl}`, ipam: ipam('10.206.252.0/24') };
     default:
       throw new Error(`no benchmark network for ${plugin}`);
   }
@@ -78,6 +81,7 @@ function inner(): void {
   const [ctrPath, ipamDir, dataDir] = process.argv.slice(3);
   execFileSync('ip', ['link', 'add', MASTER, 'type', 'veth', 'peer', 'name', 'cnitsbm1']);
   execFileSync('ip', ['link', 'set', MASTER, 'up']);
+  for (const impl of [0, 1]) if (PLUGINS.includes('host-device')) execFileSync('ip', ['link', 'add', `cnitsbhd${impl}`, 'type', 'veth', 'peer', 'name', `cnitsbhp${impl}`]);
   const node: number[] = [];
   const empty = (): Timing => ({ add: [], check: [], del: [] });
   const ours = new Map(PLUGINS.map((p) => [p, empty()]));

@@ -1,0 +1,3 @@
+import { about, pluginMain } from '../../pkg/skel/index.js';
+
+pluginMain(() => import('./tap.js'), undefined, about('tap'));
