@@ -37,7 +37,7 @@ export function failpoint(conf: { debugPostIPAMError?: unknown }, step: string):
 export const ipamRunsEarly = (conf: { ipam?: { type?: string } }): boolean => netnsBlind(ipamType(conf));
 
 /**
- * Starts IPAM ADD on a thread of its own (see startAdd) with its rollback on
+ * Starts IPAM ADD (see startAdd) with its rollback on
  * `undo`: wait for it, then release what it reserved.
  */
 export function startIPAMAdd(undo: Undo, call: DelegateCall, confVersion: string): Pending<Result> {
@@ -48,7 +48,7 @@ export function startIPAMAdd(undo: Undo, call: DelegateCall, confVersion: string
 
 async function releaseIfReserved(pending: Pending<Result>, call: DelegateCall): Promise<void> {
   try {
-    pending.wait();
+    await pending.wait();
   } catch {
     return; // the ADD failed: nothing was reserved
   }
@@ -65,8 +65,8 @@ export async function checkAlongsideIPAM(call: DelegateCall | undefined, own: ()
   try {
     await own();
   } catch (e) {
-    ipam?.wait();
+    await ipam?.wait();
     throw e;
   }
-  ipam?.wait();
+  await ipam?.wait();
 }
