@@ -26,7 +26,15 @@ function load(name) {
   loaded.set(name, mod.exports);
   return mod.exports;
 }
-Object.defineProperty(globalThis, Symbol.for('cni-ts.programs'), { value: Object.freeze({ load }) });
+/** A file the executable carries (the addon), as bytes; undefined when there is none. */
+function asset(name) {
+  try {
+    return Buffer.from(sea.getRawAsset(name));
+  } catch {
+    return undefined;
+  }
+}
+Object.defineProperty(globalThis, Symbol.for('cni-ts.programs'), { value: Object.freeze({ load, asset }) });
 
 const name = path.basename(process.argv0);
 const program = load(name);
