@@ -7,6 +7,9 @@
 // Everything runs inside a throw-away netns playing the host (the bench
 // re-executes itself there), so no `ip netns exec` is timed.
 //   tsx scripts/bench/targets.ts            BENCH_RUNS=25 rounds, BENCH_PARALLEL_RUNS=3
+// BENCH_OURS_CNI_PATH: where our plugins look for host-local (default bin/, so
+// it runs in-process; a directory holding a copy of bin/cni-ts named host-local
+// measures the exec'ed delegation instead).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -18,6 +21,7 @@ const PAR_RUNS = Number(process.env.BENCH_PARALLEL_RUNS ?? 3);
 const PARALLEL = 64;
 const SUITES = { ours: path.join(ROOT, 'bin'), go: '/usr/lib/cni' } as const;
 type Suite = keyof typeof SUITES;
+const cniPathOf = (s: Suite) => (s === 'ours' && process.env.BENCH_OURS_CNI_PATH) || SUITES[s];
 const TARGETS: Record<string, number> = { VERSION: 4, 'bridge ADD': 1.5, 'bridge CHECK': 2, 'bridge DEL': 1.2, 'chain ADD': 1.3, [`${PARALLEL} parallel ADDs (wall)`]: 1.5 };
 const RSS_TARGET_MB = 30;
 
@@ -58,7 +62,7 @@ function inner(ctr: string, ctrDir: string, dataDir: string): void {
     const rec = (k: string, ms: number) => record && note(k, s, ms);
     rec('VERSION', timed(path.join(dir, 'loopback'), { PATH: process.env.PATH, CNI_COMMAND: 'VERSION' }, undefined).ms);
     const conf = bridgeConf(s, dataDir);
-    const e = (c: string) => env(c, { netns: ctr, cniPath: dir });
+    const e = (c: string) => env(c, { netns: ctr, cniPath: cniPathOf(s) });
     const add = timed(path.join(dir, 'bridge'), e('ADD'), conf);
     rec('bridge ADD', add.ms);
     rec('bridge CHECK', timed(path.join(dir, 'bridge'), e('CHECK'), { ...conf, prevResult: JSON.parse(add.stdout) }).ms);
@@ -91,7 +95,7 @@ function inner(ctr: string, ctrDir: string, dataDir: string): void {
           new Promise<void>((resolve, reject) => {
             const base = bridgeConf(s, dataDir);
             const conf = { ...base, name: `${base.name}p`, bridge: `${base.bridge}p`, ipam: { ...base.ipam, subnet: `10.212.${s === 'ours' ? 0 : 4}.0/22` } };
-            const c = spawn(path.join(SUITES[s], 'bridge'), [], { env: env(command, { cid: `cnits-ip-p${i}`, netns, cniPath: SUITES[s] }), stdio: ['pipe', 'pipe', 'inherit'] });
+            const c = spawn(path.join(SUITES[s], 'bridge'), [], { env: env(command, { cid: `cnits-ip-p${i}`, netns, cniPath: cniPathOf(s) }), stdio: ['pipe', 'pipe', 'inherit'] });
             let out = '';
             c.stdout.on('data', (d) => (out += d));
             c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`parallel ${s} ${command} ${i}: ${out}`))));
@@ -115,11 +119,11 @@ function inner(ctr: string, ctrDir: string, dataDir: string): void {
     const out: number[] = [];
     for (let i = 0; i < 5; i++) {
       const conf = bridgeConf(s, dataDir);
-      const e = what === 'VERSION' ? { PATH: process.env.PATH, CNI_COMMAND: 'VERSION' } : env('ADD', { netns: ctr, cniPath: SUITES[s] });
+      const e = what === 'VERSION' ? { PATH: process.env.PATH, CNI_COMMAND: 'VERSION' } : env('ADD', { netns: ctr, cniPath: cniPathOf(s) });
       const r = spawnSync('/usr/bin/time', ['-f', '%M', path.join(SUITES[s], what === 'VERSION' ? 'loopback' : 'bridge')], { env: e, input: JSON.stringify(conf), encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`rss ${s} ${what}: ${r.stdout}${r.stderr}`);
       out.push(Number(r.stderr.trim().split('\n').pop()) / 1024);
-      if (what !== 'VERSION') timed(path.join(SUITES[s], 'bridge'), env('DEL', { netns: ctr, cniPath: SUITES[s] }), conf);
+      if (what !== 'VERSION') timed(path.join(SUITES[s], 'bridge'), env('DEL', { netns: ctr, cniPath: cniPathOf(s) }), conf);
     }
     return median(out);
   };
