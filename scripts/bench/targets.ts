@@ -32,19 +32,25 @@ const median = (xs: number[]) => {
 
 interface Run {
   ms: number;
+  /** user + system CPU of the process and the children it waited for (GNU time; 10 ms ticks, so averaged) */
+  cpu: number;
   stdout: string;
 }
+
+let cpuFile = '';
 
 function env(command: string, o: { cid?: string; netns?: string; cniPath: string }): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: o.cid ?? 'cnits-ip-bench', CNI_NETNS: o.netns, CNI_IFNAME: 'eth0', CNI_PATH: o.cniPath };
 }
 
+// Wall time moves with the load of a shared machine; CPU time much less, so both are kept.
 function timed(file: string, e: NodeJS.ProcessEnv, input: object | undefined): Run {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(file, [], { env: e, input: input ? JSON.stringify(input) : '', encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, file], { env: e, input: input ? JSON.stringify(input) : '', encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${file} ${e.CNI_COMMAND} failed (${r.status}): ${r.stdout}${r.stderr}`);
-  return { ms, stdout: r.stdout };
+  const [u, sy] = fs.readFileSync(cpuFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  return { ms, cpu: (u + sy) * 1000, stdout: r.stdout };
 }
 
 function bridgeConf(s: Suite, dataDir: string, ipMasq = false) {
@@ -54,19 +60,24 @@ function bridgeConf(s: Suite, dataDir: string, ipMasq = false) {
 
 function inner(ctr: string, ctrDir: string, dataDir: string): void {
   execFileSync('ip', ['link', 'set', 'lo', 'up']);
+  cpuFile = path.join(dataDir, '..', 'cpu');
   const samples: Record<string, Record<Suite, number[]>> = {};
-  const note = (k: string, s: Suite, ms: number) => ((samples[k] ??= { ours: [], go: [] })[s].push(ms));
+  const cpu: Record<string, Record<Suite, number[]>> = {};
+  const note = (k: string, s: Suite, ms: number, cpuMs?: number) => {
+    (samples[k] ??= { ours: [], go: [] })[s].push(ms);
+    if (cpuMs !== undefined) (cpu[k] ??= { ours: [], go: [] })[s].push(cpuMs);
+  };
 
   const round = (s: Suite, record: boolean) => {
     const dir = SUITES[s];
-    const rec = (k: string, ms: number) => record && note(k, s, ms);
-    rec('VERSION', timed(path.join(dir, 'loopback'), { PATH: process.env.PATH, CNI_COMMAND: 'VERSION' }, undefined).ms);
+    const rec = (k: string, r: { ms: number; cpu: number }) => record && note(k, s, r.ms, r.cpu);
+    rec('VERSION', timed(path.join(dir, 'loopback'), { PATH: process.env.PATH, CNI_COMMAND: 'VERSION' }, undefined));
     const conf = bridgeConf(s, dataDir);
     const e = (c: string) => env(c, { netns: ctr, cniPath: cniPathOf(s) });
     const add = timed(path.join(dir, 'bridge'), e('ADD'), conf);
-    rec('bridge ADD', add.ms);
-    rec('bridge CHECK', timed(path.join(dir, 'bridge'), e('CHECK'), { ...conf, prevResult: JSON.parse(add.stdout) }).ms);
-    rec('bridge DEL', timed(path.join(dir, 'bridge'), e('DEL'), { ...conf, prevResult: JSON.parse(add.stdout) }).ms);
+    rec('bridge ADD', add);
+    rec('bridge CHECK', timed(path.join(dir, 'bridge'), e('CHECK'), { ...conf, prevResult: JSON.parse(add.stdout) }));
+    rec('bridge DEL', timed(path.join(dir, 'bridge'), e('DEL'), { ...conf, prevResult: JSON.parse(add.stdout) }));
     // the chain a runtime runs for a pod with a port mapping
     const list = [
       bridgeConf(s, dataDir, true),
@@ -74,13 +85,14 @@ function inner(ctr: string, ctrDir: string, dataDir: string): void {
       { type: 'portmap', capabilities: { portMappings: true }, runtimeConfig: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] } },
     ].map((p) => ({ ...p, cniVersion: '1.0.0', name: `cnits-ip-b${s === 'ours' ? 0 : 1}` }));
     let prev: unknown;
-    let chainMs = 0;
+    const chain = { ms: 0, cpu: 0 };
     for (const p of list) {
       const r = timed(path.join(dir, p.type), e('ADD'), prev ? { ...p, prevResult: prev } : p);
-      chainMs += r.ms;
+      chain.ms += r.ms;
+      chain.cpu += r.cpu;
       prev = JSON.parse(r.stdout);
     }
-    rec('chain ADD', chainMs);
+    rec('chain ADD', chain);
     for (const p of [...list].reverse()) timed(path.join(dir, p.type), e('DEL'), { ...p, prevResult: prev });
   };
   for (let i = 0; i < 2; i++) for (const s of ['ours', 'go'] as const) round(s, false);
@@ -153,6 +165,11 @@ function inner(ctr: string, ctrDir: string, dataDir: string): void {
     console.log('| what | Go | ours | ours/Go | target | ours min–max |');
     console.log('|---|---:|---:|---:|---|---|');
     for (const r of rows) console.log(r);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    console.log('\nCPU per call (user + system, the process and the children it waited for; mean, ms): less sensitive to load than wall time\n');
+    console.log('| what | Go | ours | ours/Go |');
+    console.log('|---|---:|---:|---:|');
+    for (const [k, v] of Object.entries(cpu)) console.log(`| ${k} | ${mean(v.go).toFixed(1)} | ${mean(v.ours).toFixed(1)} | ${(mean(v.ours) / mean(v.go)).toFixed(2)}× |`);
     console.log(met ? '\nall targets met' : '\nsome targets missed');
   }, (e) => {
     console.error(e);
