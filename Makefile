@@ -1,4 +1,5 @@
-# make            build bin/cni-ts and a hard link per plugin (offline once node_modules exists)
+# make            build bin/cni-ts and a hard link per plugin (offline once node_modules exists), on $(RUNTIME)
+# make build-sea  the same as a Node single executable; make build-bun: with Bun's --compile
 # make test       unit + integration tests (integration needs root)
 # make bench      start-up and command benchmarks against Debian's Go plugins
 # make test-vm    the tests that need kernel features this host lacks (bridge VLAN filtering...), in a qemu VM
@@ -8,8 +9,10 @@
 PREFIX ?= /opt/cni/bin
 NODE_ENV_CLEAN = env -u NODE_EXTRA_CA_CERTS -u NODE_OPTIONS
 TSX = node_modules/.bin/tsx
+# the runtime inside bin/cni-ts: node (a Node SEA) or bun (bun build --compile --bytecode)
+RUNTIME ?= node
 
-.PHONY: all build test test-vm unit integration typecheck bench install clean demo release release-check
+.PHONY: all build build-sea build-bun test test-vm unit integration typecheck bench install clean demo release release-check
 
 all: build
 
@@ -18,7 +21,13 @@ node_modules: package.json package-lock.json
 	@touch node_modules
 
 build: node_modules
-	flock .build.lock $(NODE_ENV_CLEAN) $(TSX) build.ts
+	flock .build.lock $(NODE_ENV_CLEAN) $(TSX) build.ts --runtime=$(RUNTIME)
+
+build-sea:
+	@$(MAKE) --no-print-directory build RUNTIME=node
+
+build-bun:
+	@$(MAKE) --no-print-directory build RUNTIME=bun
 
 typecheck: node_modules
 	node_modules/.bin/tsc --noEmit

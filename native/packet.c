@@ -6,8 +6,8 @@
 //
 // A socket is opened by the calling thread, so inside the namespace the main
 // thread has setns'ed into; it then keeps working from any thread. Reception is
-// a libuv poll handle on the event loop: no thread blocks, however many leases
-// the daemon maintains. Each matching frame is handed to a JS callback.
+// a poll() thread per socket (watch.c) that wakes the JS thread when frames are
+// queued; the JS thread never blocks. Each matching frame is handed to a JS callback.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,7 +21,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <uv.h>
 
 // Every open packet socket (struct cni_watch, watch.c); nothing else is kept per socket.
 static struct cni_watch *watches;
@@ -46,15 +45,13 @@ static void release(struct cni_watch *w) {
   free(w);
 }
 
-static void on_readable(uv_poll_t *h, int status, int events) {
-  struct cni_watch *w = h->data;
+static void on_readable(struct cni_watch *w, int status, int events) {
   napi_env env = w->env;
   if (status < 0) {
-    // A socket error (ENETDOWN when the link goes down) makes libuv stop the handle: clear it and poll on.
+    // A socket error (ENETDOWN when the link goes down): clear it and poll on.
     int err = 0;
     socklen_t len = sizeof err;
     getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (w->cb) uv_poll_start(&w->poll, UV_READABLE, on_readable);
     return;
   }
   napi_handle_scope scope;
@@ -109,14 +106,14 @@ static napi_value js_packet_open(napi_env env, napi_callback_info info) {
     return cni_throw_errno(env, "bind", e);
   }
   struct cni_watch *w = calloc(1, sizeof *w);
-  int e = w ? cni_watch_init(env, w, &watches, fd, argv[1], "cni-ts:packet") : ENOMEM;
+  int e = w ? cni_watch_init(env, w, &watches, fd, argv[1], "cni-ts:packet", on_readable) : ENOMEM;
   if (e) {
     close(fd);
     free(w);
     return cni_throw_errno(env, "packetOpen", e);
   }
   w->release = release;
-  uv_poll_start(&w->poll, UV_READABLE, on_readable);
+  cni_watch_poll(w, CNI_READABLE);
   napi_value r;
   napi_create_int32(env, fd, &r);
   return r;
@@ -140,8 +137,8 @@ static napi_value js_packet_send(napi_env env, napi_callback_info info) {
   return r;
 }
 
-// packetClose(fd): stops the poll handle, drops the callback and closes the
-// socket (after libuv has let go of it). Unknown fds are ignored.
+// packetClose(fd): stops polling, drops the callback and closes the
+// socket (once its poll thread has let go of it). Unknown fds are ignored.
 static napi_value js_packet_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];

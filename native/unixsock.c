@@ -2,8 +2,8 @@
 // Each plugin call makes one connection to the daemon; node:net would cost
 // ~2.5-3.5 ms to load and as much again in first calls of its stream machinery
 // (createConnection, the connect event, socket.write), measured per call here.
-// This is the few lines the client needs: a non-blocking connect, a libuv poll
-// handle that hands each chunk read to a JS callback on the event loop (so an
+// This is the few lines the client needs: a non-blocking connect, a poll thread
+// (watch.c) that hands each chunk read to a JS callback on the event loop (so an
 // in-process server, as in the tests and the code-cache trainer, still gets to
 // answer), and a write that queues what the socket does not take at once.
 #define _GNU_SOURCE
@@ -16,7 +16,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <uv.h>
 
 struct us_conn {
   struct cni_watch w; // first: poll.data and the list point at the connection too
@@ -53,7 +52,7 @@ static void deliver(struct us_conn *c, napi_value data, napi_value err) {
 
 static void fail_conn(struct us_conn *c, const char *syscall, int e) {
   napi_value nul;
-  uv_poll_stop(&c->w.poll);
+  cni_watch_poll(&c->w, 0);
   c->eof = 1;
   napi_get_null(c->w.env, &nul);
   deliver(c, nul, cni_errno_error(c->w.env, syscall, e));
@@ -74,17 +73,13 @@ static int flush(struct us_conn *c) {
   return 0;
 }
 
-static void on_event(uv_poll_t *h, int status, int events);
-
 // Waits for what is due now: reads until the end of the stream, writes while any are queued.
 static void start(struct us_conn *c) {
-  int events = (c->eof ? 0 : UV_READABLE) | (c->outOff < c->outLen ? UV_WRITABLE : 0);
-  if (events) uv_poll_start(&c->w.poll, events, on_event);
-  else uv_poll_stop(&c->w.poll);
+  cni_watch_poll(&c->w, (c->eof ? 0 : CNI_READABLE) | (c->outOff < c->outLen ? CNI_WRITABLE : 0));
 }
 
-static void on_event(uv_poll_t *h, int status, int events) {
-  struct us_conn *c = h->data;
+static void on_event(struct cni_watch *w, int status, int events) {
+  struct us_conn *c = (struct us_conn *)w;
   napi_env env = c->w.env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
@@ -96,7 +91,7 @@ static void on_event(uv_poll_t *h, int status, int events) {
     napi_close_handle_scope(env, scope);
     return;
   }
-  if (events & UV_WRITABLE) {
+  if (events & CNI_WRITABLE) {
     int e = flush(c);
     if (e) {
       fail_conn(c, "send", e);
@@ -106,7 +101,7 @@ static void on_event(uv_poll_t *h, int status, int events) {
   }
   unsigned char buf[65536];
   // Bounded, and stopped as soon as the callback closes the connection (c->w.cb is then NULL).
-  for (int i = 0; i < 16 && (events & UV_READABLE) && c->w.cb && !c->eof; i++) {
+  for (int i = 0; i < 16 && (events & CNI_READABLE) && c->w.cb && !c->eof; i++) {
     ssize_t n = recv(c->w.fd, buf, sizeof buf, MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
@@ -154,11 +149,11 @@ static napi_value js_unix_connect(napi_env env, napi_callback_info info) {
     return cni_throw_errno(env, "connect", e);
   }
   struct us_conn *c = calloc(1, sizeof *c);
-  int e = c ? cni_watch_init(env, &c->w, &conns, fd, argv[1], "cni-ts:unixsock") : ENOMEM;
+  int e = c ? cni_watch_init(env, &c->w, &conns, fd, argv[1], "cni-ts:unixsock", on_event) : ENOMEM;
   if (e) {
     free(c);
     close(fd);
-    return cni_throw_errno(env, "uv_poll_init", e);
+    return cni_throw_errno(env, "unixConnect", e);
   }
   c->w.release = release;
   start(c);
@@ -197,8 +192,8 @@ static napi_value js_unix_write(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// unixClose(fd): stops the callbacks and closes the socket (once libuv lets
-// go of it). Unknown fds are ignored.
+// unixClose(fd): stops the callbacks and closes the socket (once its poll
+// thread lets go of it). Unknown fds are ignored.
 static napi_value js_unix_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];

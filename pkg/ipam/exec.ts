@@ -1,9 +1,11 @@
 // Delegation to an IPAM plugin (SPEC.md §4): the binary named by `ipam.type` is
 // looked up in CNI_PATH and run with the caller's stdin and environment, only
 // CNI_COMMAND changed. A delegate's error JSON is passed through with its code.
+// A delegate that is this same executable runs in our process (pkg/exec/inproc.ts).
 import { writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { once, start } from '../exec/index.js';
+import { once, start, type ExecResult } from '../exec/index.js';
+import { embeddedPlugin, runInProcess } from '../exec/inproc.js';
 import { native } from '../native/index.js';
 import { CniError, ErrCode } from '../types/error.js';
 import { parseResult, type Result } from '../types/result.js';
@@ -33,24 +35,34 @@ export function findInPath(type: string, cniPath: string): string {
   throw new CniError(ErrCode.Internal, `failed to find plugin "${type}" in path [${dirs.join(' ')}]`);
 }
 
-/** A delegate running in the background: `wait` returns its stdout or throws its error (call it on every path). */
+/** A delegate running in the background: `wait` resolves to its stdout or rejects with its error (call it on every path). */
 export interface Pending<T> {
-  wait(): T;
+  wait(): Promise<T>;
 }
 
 /**
- * Starts the delegate's `command` on a thread of its own and returns at once,
- * so an interface plugin can do netlink work while the IPAM plugin runs. It
- * starts in the namespace the calling thread is in (the host's, as it must).
+ * Starts the delegate's `command` and returns at once, so an interface plugin
+ * can do netlink work while the IPAM plugin runs: a program on a thread of its
+ * own, this same executable in our process (its work runs when the caller
+ * awaits). Either starts in the namespace the main thread is in outside
+ * NetNS.run: the host's, as it must.
  */
 function startDelegate(command: string, call: DelegateCall): Pending<string> {
   const cniPath = call.cniPath ?? (call.env ?? process.env).CNI_PATH ?? '';
   const file = findInPath(call.type, cniPath);
   const vars = { CNI_COMMAND: command, CNI_PATH: cniPath };
-  const running = start(file, [], call.env ? { input: call.stdin, env: { ...call.env, ...vars }, allowFailure: true } : { input: call.stdin, envOverrides: vars, allowFailure: true });
+  const plugin = embeddedPlugin(file);
+  let result: () => Promise<ExecResult>;
+  if (plugin) {
+    const running = runInProcess(plugin, { input: call.stdin, env: { ...(call.env ?? process.env), ...vars } });
+    result = () => running;
+  } else {
+    const running = start(file, [], call.env ? { input: call.stdin, env: { ...call.env, ...vars }, allowFailure: true } : { input: call.stdin, envOverrides: vars, allowFailure: true });
+    result = async () => running.wait();
+  }
   return {
-    wait: once(() => {
-      const r = running.wait();
+    wait: once(async () => {
+      const r = await result();
       // the delegate's stderr belongs to the caller's stderr (SPEC §4); written
       // directly: process.stderr would load Node's stream modules (~5 ms)
       if (r.stderr) writeSync(2, r.stderr);
@@ -78,8 +90,8 @@ function delegateError(type: string, stdout: string, exitCode: number): CniError
 export function startAdd(call: DelegateCall, confVersion: string): Pending<Result> {
   const pending = startDelegate('ADD', call);
   return {
-    wait: once(() => {
-      const out = pending.wait();
+    wait: once(async () => {
+      const out = await pending.wait();
       let raw: unknown;
       try {
         raw = JSON.parse(out);
@@ -94,30 +106,30 @@ export function startAdd(call: DelegateCall, confVersion: string): Pending<Resul
 /** Starts the delegate's DEL, CHECK, STATUS or GC. */
 export function startCommand(command: 'DEL' | 'CHECK' | 'STATUS' | 'GC', call: DelegateCall): Pending<void> {
   const pending = startDelegate(command, call);
-  return { wait: () => void pending.wait() };
+  return { wait: async () => void (await pending.wait()) };
 }
 
 /** Runs the delegate's ADD and returns its result in the 1.1.0 shape. */
 export async function execAdd(call: DelegateCall, confVersion: string): Promise<Result> {
-  return startAdd(call, confVersion).wait();
+  return await startAdd(call, confVersion).wait();
 }
 
 /** Runs the delegate's DEL. */
 export async function execDel(call: DelegateCall): Promise<void> {
-  startCommand('DEL', call).wait();
+  await startCommand('DEL', call).wait();
 }
 
 /** Runs the delegate's CHECK. */
 export async function execCheck(call: DelegateCall): Promise<void> {
-  startCommand('CHECK', call).wait();
+  await startCommand('CHECK', call).wait();
 }
 
 /** Runs the delegate's STATUS. */
 export async function execStatus(call: DelegateCall): Promise<void> {
-  startCommand('STATUS', call).wait();
+  await startCommand('STATUS', call).wait();
 }
 
 /** Runs the delegate's GC. */
 export async function execGC(call: DelegateCall): Promise<void> {
-  startCommand('GC', call).wait();
+  await startCommand('GC', call).wait();
 }

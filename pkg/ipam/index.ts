@@ -38,7 +38,7 @@ export function failpoint(conf: { debugPostIPAMError?: unknown }, step: string):
 export const ipamRunsEarly = (conf: { ipam?: { type?: string } }): boolean => netnsBlind(ipamType(conf));
 
 /**
- * Starts IPAM ADD on a thread of its own (see startAdd) with its rollback on
+ * Starts IPAM ADD (see startAdd) with its rollback on
  * `undo`: wait for it, then release what it reserved.
  */
 export function startIPAMAdd(undo: Undo, call: DelegateCall, confVersion: string): Pending<Result> {
@@ -52,7 +52,7 @@ export function startIPAMAdd(undo: Undo, call: DelegateCall, confVersion: string
 async function releaseIfReserved(pending: Pending<Result>, call: DelegateCall, pointers: PointerSnapshot | undefined): Promise<void> {
   let result: Result;
   try {
-    result = pending.wait();
+    result = await pending.wait();
   } catch {
     return; // the ADD failed: nothing was reserved
   }
@@ -70,8 +70,8 @@ export async function checkAlongsideIPAM(call: DelegateCall | undefined, own: ()
   try {
     await own();
   } catch (e) {
-    ipam?.wait();
+    await ipam?.wait();
     throw e;
   }
-  ipam?.wait();
+  await ipam?.wait();
 }

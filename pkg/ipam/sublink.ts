@@ -35,7 +35,7 @@ export async function addressSublink(o: AddressSublinkOptions): Promise<Result> 
   const iface = result.interfaces![0];
   let addrs = o.prev;
   if (o.ipam) {
-    const r = startIPAMAdd(o.undo, o.ipam, o.conf.cniVersion ?? '').wait();
+    const r = await startIPAMAdd(o.undo, o.ipam, o.conf.cniVersion ?? '').wait();
     failpoint(o.conf, 'ipam');
     if (!r.ips?.length) throw new Error('IPAM plugin returned missing IP config');
     addrs = { ips: r.ips, routes: r.routes };

@@ -28,7 +28,7 @@ export async function deleteIfaceAndRelease(netnsPath: string, ifName: string, i
   let linkError: unknown;
   try {
     if (netnsPath) {
-      await withNetns(netnsPath, (container) => {
+      await withNetns(netnsPath, async (container) => {
         const nl = new Rtnl(container);
         try {
           const link = linkByName(nl, ifName);
@@ -45,7 +45,7 @@ export async function deleteIfaceAndRelease(netnsPath: string, ifName: string, i
           startRelease();
           if (ipam && !netnsBlind(ipam.type)) {
             try {
-              release?.wait();
+              await release?.wait();
             } catch {
               // thrown below, once the link is gone too (wait() keeps its outcome)
             }
@@ -65,7 +65,7 @@ export async function deleteIfaceAndRelease(netnsPath: string, ifName: string, i
   }
   startRelease();
   try {
-    release?.wait();
+    await release?.wait();
   } finally {
     if (linkError) throw linkError;
   }

@@ -1,4 +1,4 @@
-// Loads our small N-API addon (native/cninative.c). In a single executable the
+// Loads our small N-API addon (native/cninative.c). In a single executable (Node SEA or Bun) the
 // addon travels as an asset: it is written once to a root-owned, content-addressed
 // cache and dlopen'ed from there; when that directory is unusable it is dlopen'ed
 // from an anonymous O_TMPFILE that never has a name another user could race.
@@ -81,8 +81,8 @@ export function native(): Native {
 function locate(): string {
   const explicit = process.env.CNI_TS_NATIVE;
   if (explicit) return explicit;
-  const sea = seaAsset();
-  if (sea) return fromAsset(sea);
+  const asset = executableAsset('cninative.node');
+  if (asset) return fromAsset(asset);
   const candidates = [
     process.argv[1] && join(dirname(process.argv[1]), 'cninative.node'),
     process.argv[1] && join(dirname(process.argv[1]), '..', 'build', 'cninative.node'),
@@ -92,15 +92,14 @@ function locate(): string {
   throw new Error(`native addon cninative.node not found (looked in ${candidates.join(', ')}); run make`);
 }
 
-function seaAsset(): Buffer | undefined {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const sea = require('node:sea') as { isSea(): boolean; getRawAsset(k: string): ArrayBuffer };
-    if (!sea.isSea()) return undefined;
-    return Buffer.from(sea.getRawAsset('cninative.node'));
-  } catch {
-    return undefined;
-  }
+/**
+ * A file the running single executable carries (Node SEA or Bun): its
+ * dispatcher (scripts/sea-main.cjs, scripts/bun-main.cjs) offers them with its
+ * programs. Undefined when running from plain bundles.
+ */
+function executableAsset(name: string): Buffer | undefined {
+  const programs = (globalThis as Record<symbol, { asset?(name: string): Buffer | undefined } | undefined>)[Symbol.for('cni-ts.programs')];
+  return programs?.asset?.(name);
 }
 
 function fromAsset(bytes: Buffer): string {

@@ -234,8 +234,41 @@ function normalise(result: Result, confVersion: string): Result {
  */
 export type Subcommands = Record<string, () => Promise<(argv: readonly string[]) => void>>;
 
+/** A plugin loaded into another program's process: one invocation per `run`, its exit code returned. */
+export interface EmbeddedPlugin {
+  run(io: PluginIO): Promise<number>;
+}
+
+// Set only while embed() imports a program: pluginMain then hands the plugin over instead of running it.
+let capture: ((plugin: EmbeddedPlugin) => void) | undefined;
+let embedded: Promise<EmbeddedPlugin> | undefined;
+
+/**
+ * Imports a program whose main module calls pluginMain and returns the plugin
+ * it declares, without running it, reading stdin or exiting (pkg/exec/inproc.ts
+ * runs a delegate of this same executable this way). Imported once per process.
+ */
+export function embed(load: () => Promise<unknown>): Promise<EmbeddedPlugin> {
+  embedded ??= (async () => {
+    let plugin: EmbeddedPlugin | undefined;
+    capture = (p) => (plugin = p);
+    try {
+      await load();
+    } finally {
+      capture = undefined;
+    }
+    if (!plugin) throw new Error('the program is not a plugin (its main never called pluginMain)');
+    return plugin;
+  })();
+  return embedded;
+}
+
 /** The process-level entry: real env, stdin and stdout, then exit; or a subcommand when argv[2] names one. */
 export function pluginMain(source: FuncsSource, supported: readonly string[] = ALL_VERSIONS, aboutText = about('plugin'), subcommands: Subcommands = {}): void {
+  if (capture) {
+    capture({ run: (io) => runPlugin(io, source, supported, aboutText) });
+    return;
+  }
   const sub = process.argv[2];
   // the reference prints the about text only for an empty CNI_COMMAND (it ignores arguments); --version always does
   if (sub === '--version') {

@@ -117,7 +117,7 @@ export async function add(args: CmdArgs): Promise<Result> {
             waitPortUp(hnl, pair.host.index, pair.host.name);
             ipam = startIPAM();
           }
-          const ipamResult = ipam.wait();
+          const ipamResult = await ipam.wait();
           failpoint(conf, 'ipam');
           if (!ipamResult.ips?.length) throw new Error('IPAM plugin returned missing IP config');
           result.ips = ipamResult.ips.map((c) => ({ ...c, interface: 2 }));

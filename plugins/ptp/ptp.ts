@@ -40,11 +40,11 @@ export async function add(args: CmdArgs): Promise<Result> {
         // a netns-blind IPAM plugin runs on its own thread while the veth is made (see
         // ipamRunsEarly); any other runs first, as in the reference
         const early = ipamRunsEarly(conf) ? startIPAM() : undefined;
-        let ipamResult = early ? undefined : startIPAM().wait();
+        let ipamResult = early ? undefined : await startIPAM().wait();
         const pair = setupVeth({ container, host, ifName: args.ifName, mtu: conf.mtu || undefined, containerNl: cnl, hostNl: hnl });
         undo.push(`delete veth "${pair.host.name}"`, () => linkDelByName(hnl, pair.host.name));
         failpoint(conf, 'veth');
-        ipamResult ??= early!.wait();
+        ipamResult ??= await early!.wait();
         failpoint(conf, 'ipam');
         if (!ipamResult.ips?.length) throw new Error('IPAM plugin returned missing IP config');
         for (const c of ipamResult.ips) if (!c.gateway) throw new Error(`IPAM plugin returned no gateway for ${c.address}`);

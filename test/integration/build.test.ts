@@ -1,5 +1,6 @@
-// The built artifact as it ships: one single executable application, a hard link
-// per program, dispatch by invoked name, a code cache V8 accepts, a bundle free of
+// The built artifact as it ships: one single executable (a Node SEA, or Bun's with
+// `make build-bun`), a hard link per program, dispatch by invoked name, a code
+// cache V8 accepts (Node), a bundle free of
 // real import(), no dependency on an installed node, and the native addon
 // materialised only in a root-owned directory (or anonymously).
 import assert from 'node:assert/strict';
@@ -15,6 +16,8 @@ const EXE = path.join(BIN, 'cni-ts');
 const PROGRAMS = path.join(ROOT, 'build', 'programs');
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const skip = (!fs.existsSync(EXE) && 'run make build first') || false;
+/** Which runtime bin/cni-ts carries: a Node SEA has its fuse flipped, Bun's --compile leaves its trailer. */
+const runtime = skip ? undefined : fs.readFileSync(EXE).includes(`${SEA_FUSE}:1`) ? 'node' : 'bun';
 
 /** Runs `argv` with exactly `env` (nothing inherited), stdin from `input`. */
 function run(argv: string[], env: Record<string, string>, input = ''): SpawnSyncReturns<string> {
@@ -38,10 +41,14 @@ describe('the built artifact', { skip }, () => {
   });
   after(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
-  it('bin/cni-ts is a Node single executable application (SEA fuse flipped)', () => {
+  it(`bin/cni-ts is a single executable (${runtime === 'bun' ? 'Bun --compile' : 'Node SEA, fuse flipped'})`, () => {
     const bytes = fs.readFileSync(EXE);
-    assert.ok(bytes.includes(`${SEA_FUSE}:1`), 'postject flips the fuse to :1 when it injects the blob');
-    assert.ok(!bytes.includes(`${SEA_FUSE}:0`));
+    if (runtime === 'node') {
+      assert.ok(bytes.includes(`${SEA_FUSE}:1`), 'postject flips the fuse to :1 when it injects the blob');
+      assert.ok(!bytes.includes(`${SEA_FUSE}:0`));
+    } else {
+      assert.ok(bytes.includes('\n---- Bun! ----\n'), "Bun's standalone trailer");
+    }
     assert.equal(bytes.subarray(0, 4).toString('latin1'), '\x7fELF');
     assert.ok(fs.statSync(EXE).mode & 0o111, 'executable');
   });
@@ -100,7 +107,22 @@ describe('the built artifact', { skip }, () => {
     assert.match(r.stdout, VERSION_LINE);
   });
 
-  it("V8 accepts every program's trained code cache (cachedDataRejected=false)", () => {
+  it('a working directory with .env, bunfig.toml or package.json changes nothing (the runtime runs plugins in its own cwd)', () => {
+    const cwd = path.join(scratch, 'cwd');
+    fs.mkdirSync(cwd);
+    const marker = path.join(scratch, 'preloaded');
+    fs.writeFileSync(path.join(cwd, '.env'), 'CNI_COMMAND=VERSION\nNODE_OPTIONS=--require ./evil.cjs\n');
+    fs.writeFileSync(path.join(cwd, 'evil.cjs'), `require('fs').writeFileSync(${JSON.stringify(marker)}, '')\n`);
+    fs.writeFileSync(path.join(cwd, 'bunfig.toml'), 'preload = ["./evil.cjs"]\n');
+    fs.writeFileSync(path.join(cwd, 'package.json'), '{"type":"module","imports":{"#x":"./evil.cjs"}}\n');
+    const r = spawnSync(path.join(BIN, 'loopback'), [], { cwd, env: {}, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '', 'no CNI_COMMAND from .env: the about text goes to stderr, nothing to stdout');
+    assert.match(r.stderr, /^CNI loopback plugin /);
+    assert.ok(!fs.existsSync(marker), 'nothing preloaded');
+  });
+
+  it("V8 accepts every program's trained code cache (cachedDataRejected=false)", { skip: runtime === 'bun' && 'Bun: bytecode compiled in, no V8 code cache' }, () => {
     for (const name of programs()) {
       const r = run([path.join(BIN, name)], { CNI_COMMAND: 'VERSION', CNI_TS_CACHE_REPORT: '1' });
       assert.match(r.stderr, /^cachedDataRejected=false$/m, name);
