@@ -42,7 +42,7 @@ export async function add(args: CmdArgs): Promise<Result> {
       return await Undo.run(async (undo) => {
         const link = createDummy(nl, args.ifName, undo);
         failpoint(conf, 'link');
-        const r = startIPAMAdd(undo, delegate(args, conf.ipam.type), conf.cniVersion ?? '').wait();
+        const r = await startIPAMAdd(undo, delegate(args, conf.ipam.type), conf.cniVersion ?? '').wait();
         failpoint(conf, 'ipam');
         if (!r.ips?.length) throw new Error('IPAM plugin returned missing IP config');
         const result: Result = { ...r, cniVersion: '1.1.0', interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }], ips: r.ips.map((c) => ({ ...c, interface: 0 })) };

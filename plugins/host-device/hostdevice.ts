@@ -92,7 +92,7 @@ export async function add(args: CmdArgs): Promise<Result> {
       if (!ipamType(conf)) return result;
       if (!dpdk) return addressSublink({ ns: { container: ns.container, cnl: ns.cnl, mnl: ns.hnl }, undo, result, conf, ipam: delegate(args, conf), notify: false });
       // DPDK: IPAM's addresses go into the result only; no netdev carries them
-      const r = startIPAMAdd(undo, delegate(args, conf), conf.cniVersion ?? '').wait();
+      const r = await startIPAMAdd(undo, delegate(args, conf), conf.cniVersion ?? '').wait();
       failpoint(conf, 'ipam');
       if (!r.ips?.length) throw new Error('IPAM plugin returned missing IP config');
       result.ips = r.ips.map((c) => ({ ...c, interface: 0 }));
