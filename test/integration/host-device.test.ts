@@ -242,6 +242,20 @@ describe('host-device', { skip }, () => {
     assert.equal(deviceState(host, 'chdm0')?.up, true);
   });
 
+  it('kernelpath: the first entry of <kernelpath>/net that is a link (here /sys/devices/virtual: the virtual netdevs), as Debian\'s picks', { skip: !haveRef && 'Debian plugins missing' }, () => {
+    const conf = { cniVersion: '1.0.0', name: net, type: 'host-device', kernelpath: '/sys/devices/virtual' };
+    const add = run('ADD', conf);
+    assert.equal(add.code, 0, add.stdout + add.stderr);
+    assert.equal(link(ctr, 'eth0')?.ifalias, 'chd0', 'chd0 sorts first');
+    const ref = run('ADD', conf, { bin: REF, ns: ctr2, cid: 'cnits-hd-2' });
+    assert.equal(ref.code, 0, ref.stdout);
+    assert.equal(link(ctr2, 'eth0')?.ifalias, 'chd0p', 'Debian\'s takes the next one, chd0 being gone');
+    assert.equal(run('DEL', conf, { bin: REF, ns: ctr2, cid: 'cnits-hd-2' }).code, 0);
+    assert.equal(run('CHECK', { ...conf, prevResult: add.json }).code, 0);
+    assert.equal(run('DEL', conf).code, 0);
+    assert.equal(deviceState(host, 'chd0')?.alias, 'uplink-a');
+  });
+
   it('bad selectors: code 7 naming the key, nothing moved; Debian fails on the same inputs', () => {
     const base = { cniVersion: '1.0.0', name: net, type: 'host-device' };
     const cases: Array<[object, RegExp]> = [
