@@ -92,7 +92,7 @@ describe('podman 4 (CNI backend) with only our plugins', { skip }, () => {
         const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
         return (await r.text()).trim();
       } catch (e) {
-        if (i >= 30) throw e;
+        if (i >= 30 || (e as { cause?: { code?: string } }).cause?.code !== 'ECONNREFUSED') throw e;
         await new Promise((r) => setTimeout(r, 100));
       }
     }
