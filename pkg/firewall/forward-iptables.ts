@@ -130,6 +130,19 @@ export function deleteRulesScript(table: SavedTable, rules: string[]): string | 
   return s.text();
 }
 
+/**
+ * The script deleting the isolation rules of `bridges` (STAGE-1's `-i <br>`
+ * rules, STAGE-2's `-o <br>` DROP; any policy or comment style), for bridges
+ * that are gone; the chains, RETURNs and FORWARD jump stay for other bridges.
+ */
+export function isolationDelScript(table: SavedTable, bridges: string[]): string | undefined {
+  const s = new FilterScript(table);
+  const own = (r: { chain: string; text: string }, b: string) =>
+    (r.chain === STAGE1_CHAIN && r.text.includes(` -i ${b} `)) || (r.chain === STAGE2_CHAIN && r.text.includes(` -o ${b} `));
+  for (const r of table.rules) if (bridges.some((b) => own(r, b))) s.deleteRule(r.text);
+  return s.text();
+}
+
 /** Go's `%v` of an argument list: `[-m comment --comment CNI firewall plugin rules -j CNI-FORWARD]`. */
 const goArgs = (rule: string) => `[${rule.replace(/^-A \S+ /, '').replace(/"/g, '')}]`;
 

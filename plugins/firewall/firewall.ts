@@ -3,6 +3,7 @@
 // sources of a firewalld zone) and optionally isolates its bridge from other
 // bridges (ingressPolicy same-bridge / isolated, always iptables). Output is
 // prevResult unchanged.
+import { existsSync } from 'node:fs';
 import { iptablesUsable, type Family } from '../../pkg/firewall/backend.js';
 import { addSource, firewalldUnavailable, querySource, removeSource } from '../../pkg/firewall/firewalld.js';
 import {
@@ -11,6 +12,7 @@ import {
   forwardCheck,
   hostText,
   ipRules,
+  isolationDelScript,
   missingRules,
   readFilters,
   updateFilter,
@@ -18,13 +20,14 @@ import {
   type FilterUpdate,
   type ForwardSpec,
 } from '../../pkg/firewall/forward-iptables.js';
+import type { SavedTable } from '../../pkg/firewall/portmap_iptables.js';
 import { parseCIDR, type IP } from '../../pkg/ip/addr.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { CniError, ErrCode, wrapError } from '../../pkg/types/error.js';
 import type { Result } from '../../pkg/types/result.js';
 import { Undo } from '../../pkg/undo/index.js';
 import { isolationBridge, loadFirewallConf, loadFirewallDelConf, requirePrevResult, resultIPs, type BackendChoice, type FirewallConf } from './conf.js';
-import { listRecords, removeRecord, saveRecord, type AttachmentRecord } from './state.js';
+import { isolatedBridges, listRecords, removeRecord, saveRecord, type AttachmentRecord } from './state.js';
 
 type Backend = 'iptables' | 'firewalld';
 const FAMILIES: Family[] = [4, 6];
@@ -73,6 +76,7 @@ export async function add(args: CmdArgs): Promise<Result> {
       backend,
       ...(backend === 'firewalld' ? { zone: conf.zone } : {}),
       ips: ips.map(hostText),
+      ...(bridge ? { bridge } : {}),
     });
     undo.push('remove the attachment record', () => removeRecord(conf.dataDir, conf.network, args.containerID, args.ifName));
     if (backend === 'firewalld') {
@@ -187,7 +191,28 @@ export async function gc(args: CmdArgs): Promise<void> {
       errors.push(`${rec.containerID}/${rec.ifName}: ${(e as Error).message}`);
     }
   }
+  try {
+    await gcIsolation(conf.dataDir, records.filter((r) => !isValid(r)));
+  } catch (e) {
+    errors.push(`isolation rules: ${(e as Error).message}`);
+  }
   if (errors.length) throw new CniError(ErrCode.Internal, `failed to garbage-collect firewall rules: ${errors.join('; ')}`);
+}
+
+/**
+ * The isolation rules of bridges that only collected attachments isolated and
+ * that no longer exist (the reference never removes them: `podman network rm`
+ * of an isolated network leaves them for good). A bridge still there, or still
+ * named by another record, keeps its rules; a later ADD would write them again.
+ */
+async function gcIsolation(dataDir: string, collected: AttachmentRecord[]): Promise<void> {
+  const inUse = isolatedBridges(dataDir);
+  const gone = [...new Set(collected.flatMap((r) => r.bridge ?? []))].filter((b) => !inUse.has(b) && !existsSync(`/sys/class/net/${b}`));
+  if (!gone.length) return;
+  const build = (t: SavedTable) => isolationDelScript(t, gone);
+  for (const [f, e] of await updateFilters(FAMILIES.map((family) => ({ family, build })))) {
+    if (await iptablesUsable(f)) throw e;
+  }
 }
 
 /** STATUS (spec 1.1.0): code 50 when the backend ADD would use cannot be programmed. */

@@ -15,6 +15,8 @@ export interface AttachmentRecord {
   zone?: string;
   /** Container IPs as the rules name them (`10.1.2.3/32`). */
   ips: string[];
+  /** The bridge ingressPolicy isolated, if any. */
+  bridge?: string;
 }
 
 const dirOf = (dataDir: string, network: string) => join(dataDir, network);
@@ -50,4 +52,15 @@ export function listRecords(dataDir: string, network: string): AttachmentRecord[
     return [];
   }
   return names.filter((n) => n.endsWith('.json')).flatMap((n) => parseRecord(join(dirOf(dataDir, network), n)) ?? []);
+}
+
+/** The bridges isolated by any recorded attachment of any network. */
+export function isolatedBridges(dataDir: string): Set<string> {
+  let networks: string[];
+  try {
+    networks = readdirSync(dataDir);
+  } catch {
+    return new Set();
+  }
+  return new Set(networks.flatMap((n) => listRecords(dataDir, n).flatMap((r) => r.bridge ?? [])));
 }

@@ -166,6 +166,24 @@ describe('firewall (iptables)', { skip }, () => {
     assert.equal(fw(h, 'GC', { ...gcConf, cniVersion: '1.0.0' }, { netns: null }).json?.code, 1, 'GC needs 1.1.0');
   });
 
+  it('GC removes the isolation rules of a bridge that is gone and that no remaining record isolates (the reference never does)', () => {
+    const h = newHost('gci');
+    h.ip('link', 'add', 'cfwbr7', 'type', 'bridge');
+    const add = (id: string, bridge: string, policy: string, addr: string) =>
+      assert.equal(fw(h, 'ADD', conf({ ingressPolicy: policy, prevResult: prev([addr], '1.0.0', bridge) }), { id }).code, 0);
+    add('cnits-fw-a', 'cfwbr9', 'same-bridge', '10.201.9.2/24'); // gone bridge, collected: its rules go
+    add('cnits-fw-b', 'cfwbr7', 'isolated', '10.201.7.2/24'); // collected, but the bridge exists: kept
+    add('cnits-fw-c', 'cfwbr6', 'same-bridge', '10.201.6.2/24'); // valid: kept
+    const { prevResult: _, ...gcConf } = conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: 'cnits-fw-c', ifname: 'eth0' }] });
+    assert.equal(fw(h, 'GC', gcConf, { netns: null }).code, 0);
+    const left = filterRules(h, 4);
+    assert.deepEqual(left.filter((l) => l.includes('cfwbr9')), []);
+    assert.equal(left.filter((l) => l.includes('cfwbr7')).length, 3);
+    assert.equal(left.filter((l) => l.includes('cfwbr6')).length, 2);
+    assert.equal(left.filter((l) => l.endsWith('-j RETURN') || l.includes('-j CNI-ISOLATION-STAGE-1')).length, 3, 'the RETURNs and the FORWARD jump stay');
+    assert.deepEqual(left.filter((l) => /10\.201\.[79]\.2/.test(l)), [], 'the collected attachments\' own rules');
+  });
+
   it('CHECK reports a missing rule in the reference\'s words', () => {
     const h = newHost('ck');
     assert.equal(fw(h, 'ADD', conf()).code, 0);

@@ -85,9 +85,17 @@ describe('podman 4 (CNI backend) with only our plugins', { skip }, () => {
     return fs.existsSync(d) ? fs.readdirSync(d).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)) : [];
   };
   const bridgePorts = (br: string) => sh(`ip -o link show master ${br} 2>/dev/null`).trim();
+  /** The page at `url`; a refused connection is retried for 3 s (httpd may not listen yet right after `run -d`). */
   const get = async (url: string) => {
-    const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
-    return (await r.text()).trim();
+    for (let i = 0; ; i++) {
+      try {
+        const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
+        return (await r.text()).trim();
+      } catch (e) {
+        if (i >= 30 || (e as { cause?: { code?: string } }).cause?.code !== 'ECONNREFUSED') throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   };
 
   before(() => {

@@ -4,7 +4,7 @@
 // lenient reading).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deleteRulesScript, forwardAddScript, forwardCheck, ipRules, missingRules, type ForwardSpec } from '../../pkg/firewall/forward-iptables.js';
+import { deleteRulesScript, forwardAddScript, forwardCheck, ipRules, isolationDelScript, missingRules, type ForwardSpec } from '../../pkg/firewall/forward-iptables.js';
 import { parseSave } from '../../pkg/firewall/portmap_iptables.js';
 import { parseIP } from '../../pkg/ip/addr.js';
 import { CniError } from '../../pkg/types/error.js';
@@ -107,6 +107,18 @@ describe('firewall iptables scripts', () => {
     const left = apply(t, script);
     assert.equal(deleteRulesScript(left, ipRules(ip('10.201.9.2'))), undefined, 'a second DEL writes nothing');
     assert.ok(left.rules.some((r) => r.text.includes('-j CNI-FORWARD')) && left.chains.has('CNI-ADMIN'));
+  });
+
+  it('GC of a gone bridge deletes its own isolation rules only (not cfwbr10\'s for cfwbr1, not the RETURNs)', () => {
+    let t = EMPTY;
+    for (const [bridge, policy] of [['cfwbr1', 'isolated'], ['cfwbr10', 'same-bridge']] as const) {
+      t = apply(t, forwardAddScript(t, spec({ isolation: { bridge, policy } }))!);
+    }
+    const left = apply(t, isolationDelScript(t, ['cfwbr1'])!);
+    assert.deepEqual(left.rules.filter((r) => / cfwbr1 /.test(r.text)), []);
+    assert.equal(left.rules.filter((r) => / cfwbr10 /.test(r.text)).length, 2);
+    assert.equal(left.rules.filter((r) => r.text.endsWith('-j RETURN')).length, 2);
+    assert.equal(isolationDelScript(left, ['cfwbr1', 'cfwbr5']), undefined);
   });
 
   it('CHECK names the first missing rule as Go prints an argument list', () => {
