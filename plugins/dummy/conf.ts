@@ -2,14 +2,15 @@
 // DEL, which reads only what it needs and never refuses to tear down.
 import type { Static } from '@sinclair/typebox';
 import { invalidConfig } from '../../pkg/types/error.js';
-import { lenientField, loadConfNullAsUnset } from '../../pkg/types/lenient.js';
+import { loadConf } from '../../pkg/types/conf.js';
+import { lenientField } from '../../pkg/types/lenient.js';
 import { DummyConfSchema } from './schema.js';
 
 export type DummyConf = Static<typeof DummyConfSchema> & { ipam: { type: string } };
 
 /** Loads the configuration of ADD, CHECK, STATUS and GC: `ipam.type` must be set. */
 export function loadDummyConf(stdin: Buffer): DummyConf {
-  const conf = loadConfNullAsUnset(DummyConfSchema, stdin);
+  const conf = loadConf(DummyConfSchema, stdin);
   if (!conf.ipam?.type) throw invalidConfig('ipam.type', 'is required: dummy interface requires an IPAM configuration');
   return conf as DummyConf;
 }

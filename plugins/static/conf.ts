@@ -3,7 +3,7 @@
 // `runtimeConfig.ips`, merged in the order the reference code merges them.
 import { contains, parseCIDR, parseIP, type IP, type IPNet } from '../../pkg/ip/addr.js';
 import { loadArgs } from '../../pkg/types/args.js';
-import { loadConfNullAsUnset } from '../../pkg/types/lenient.js';
+import { loadConf } from '../../pkg/types/conf.js';
 import { CniError, ErrCode, invalidConfig } from '../../pkg/types/error.js';
 import type { DNS, Route } from '../../pkg/types/result.js';
 import { versionAtLeast } from '../../pkg/types/version.js';
@@ -50,7 +50,7 @@ function fromCniArgs(cniArgs: string): StaticAddress[] {
 
 /** Loads and validates static's configuration; `cniArgs` is CNI_ARGS. */
 export function loadStaticConf(stdin: Buffer | string, cniArgs: string): StaticConf {
-  const conf = loadConfNullAsUnset(StaticConfSchema, stdin);
+  const conf = loadConf(StaticConfSchema, stdin);
   const ipam = conf.ipam;
   if (!ipam) throw invalidConfig('ipam', "IPAM config missing 'ipam' key");
   let source = 'ipam.addresses';

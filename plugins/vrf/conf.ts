@@ -2,14 +2,15 @@
 import type { Static } from '@sinclair/typebox';
 import { utf8 } from '../../pkg/bytes/index.js';
 import { invalidConfig } from '../../pkg/types/error.js';
-import { lenientField, loadConfNullAsUnset } from '../../pkg/types/lenient.js';
+import { loadConf } from '../../pkg/types/conf.js';
+import { lenientField } from '../../pkg/types/lenient.js';
 import { VRFConfSchema } from './schema.js';
 
 export type VRFConf = Static<typeof VRFConfSchema>;
 
 /** Loads the configuration of ADD and CHECK. */
 export function loadVRFConf(stdin: Buffer): VRFConf {
-  const conf = loadConfNullAsUnset(VRFConfSchema, stdin);
+  const conf = loadConf(VRFConfSchema, stdin);
   if (!conf.vrfname) throw invalidConfig('vrfname', 'is required: configuration is expected to have a valid vrf name');
   // the kernel's rules for a link name, checked before anything is touched
   if (utf8(conf.vrfname).length > 15 || /[/:\s]/.test(conf.vrfname) || conf.vrfname === '.' || conf.vrfname === '..') {
