@@ -143,7 +143,9 @@ function sea(): void {
   fs.writeFileSync(
     seaConfig,
     JSON.stringify({
-      main: path.join(root, 'scripts', 'sea-main.cjs'),
+      // relative (resolved from cwd = root): the blob records this path, and an absolute one made
+      // two checkouts of one commit build different binaries
+      main: path.join('scripts', 'sea-main.cjs'),
       output: path.join(out, 'sea.blob'),
       disableExperimentalSEAWarning: true,
       useCodeCache: false,
@@ -155,7 +157,7 @@ function sea(): void {
       },
     }),
   );
-  execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   fs.mkdirSync(bin, { recursive: true });
   const exe = path.join(bin, 'cni-ts');
   const tmp = `${exe}.tmp`;
