@@ -71,11 +71,16 @@ install: build
 release: build
 	$(NODE_ENV_CLEAN) $(TSX) scripts/release.ts $(if $(RELEASE_DIR),--out $(RELEASE_DIR))
 
+# On a difference, the programs' bundles and code caches that differ are listed: a code cache
+# differs when a function is compiled on a timing-dependent path only (see build.ts train()).
 release-check:
 	rm -rf build/release-check
 	$(MAKE) --no-print-directory release RELEASE_DIR=build/release-check/1
+	cd build && sha256sum cninative.node sea.blob programs/* > release-check/1/parts.sha256
 	$(MAKE) --no-print-directory release RELEASE_DIR=build/release-check/2
-	cd build/release-check && cat 1/*.sha256 2/*.sha256 && cmp 1/*.tgz 2/*.tgz && echo "release-check: reproducible"
+	cd build && sha256sum cninative.node sea.blob programs/* > release-check/2/parts.sha256
+	cd build/release-check && cat 1/*.tgz.sha256 2/*.tgz.sha256 && { cmp 1/*.tgz 2/*.tgz && echo "release-check: reproducible"; } \
+	  || { diff 1/parts.sha256 2/parts.sha256; echo "release-check: NOT reproducible" >&2; exit 1; }
 
 clean:
 	rm -rf bin build

@@ -137,7 +137,9 @@ function train(): void {
   const trainer = path.join(root, 'scripts', 'train-cache.cjs');
   // A fixed --random-seed fixes V8's string hash seed, which is otherwise random per process and
   // makes every code cache differ from build to build (the release must be reproducible). It is
-  // outside V8's flag hash, so the shipped binary (no such flag) still accepts the caches.
+  // outside V8's flag hash, so the shipped binary (no such flag) still accepts the caches. A function
+  // that only a timing-dependent path calls (a retry after a clock tick) is in the cache of some
+  // builds only: call it on every path (pkg/ipam/hostlocal/store.ts's sleepSync(0)); make release-check.
   const args = ['--random-seed=20250101', trainer, programs, ...names];
   const env: NodeJS.ProcessEnv = { ...process.env, CNI_TS_NATIVE: path.join(out, 'cninative.node') };
   delete env.NODE_OPTIONS;
@@ -155,7 +157,9 @@ function sea(): void {
   fs.writeFileSync(
     seaConfig,
     JSON.stringify({
-      main: path.join(root, 'scripts', 'sea-main.cjs'),
+      // relative (resolved from cwd = root): the blob records this path, and an absolute one made
+      // two checkouts of one commit build different binaries
+      main: path.join('scripts', 'sea-main.cjs'),
       output: path.join(out, 'sea.blob'),
       disableExperimentalSEAWarning: true,
       useCodeCache: false,
@@ -167,7 +171,7 @@ function sea(): void {
       },
     }),
   );
-  execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   fs.mkdirSync(bin, { recursive: true });
   const exe = path.join(bin, 'cni-ts');
   const tmp = `${exe}.tmp`;
