@@ -55,18 +55,20 @@ function hostVeth(container: NetNS, hnl: Rtnl, ifName: string, prev: Result, cni
   if (!legacy && !prev.interfaces?.length) throw fail('no interfaces provided');
   const cnl = new Rtnl(container);
   let peerIndex: number | undefined;
+  let ownIndex = 0;
   let why = '';
   try {
     const link = linkByName(cnl, ifName);
     if (!link) why = `link "${ifName}" not found`;
     else if (link.kind !== 'veth') why = `interface "${ifName}" was not a veth interface`;
-    else peerIndex = link.parentIndex;
+    else [peerIndex, ownIndex] = [link.parentIndex, link.index];
   } finally {
     cnl.close();
   }
   if (!peerIndex) throw fail(`container interface ${ifName} has no veth peer: ${why || 'no peer index'}`);
   const host = linkByIndex(hnl, peerIndex);
-  if (!host) throw fail(`veth peer with index ${peerIndex} is not in host ns`);
+  // an index is only unique per namespace: the link found must be a veth whose own peer is the container's end
+  if (!host || host.kind !== 'veth' || host.parentIndex !== ownIndex) throw fail(`veth peer with index ${peerIndex} is not in host ns`);
   // a 0.1.0/0.2.0 result has no interface list to hold it (the reference refuses those versions)
   if (!legacy && !prev.interfaces!.some((i) => !i.sandbox && i.name === host.name)) throw fail('no veth peer of container interface found in host ns');
   return host;
