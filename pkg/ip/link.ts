@@ -3,7 +3,7 @@
 // bridge-port flags and bridge VLAN tables.
 import { NetNSNotFoundError, withNetns } from '../ns/index.js';
 import { Attrs, encodeAttrs, NetlinkError, NLM_F_CREATE, NLM_F_EXCL, Rtnl, type Attr } from './netlink.js';
-import { concat, i32, put16, put32, u16, u32, view } from '../bytes/index.js';
+import { concat, i32, put16, put32, u16, u32, utf8, view } from '../bytes/index.js';
 
 const RTM_NEWLINK = 16;
 const RTM_DELLINK = 17;
@@ -32,6 +32,7 @@ const IFLA_LINKINFO = 18;
 const IFLA_AF_SPEC = 26;
 const IFLA_NET_NS_FD = 28;
 const IFLA_EXT_MASK = 29;
+const IFLA_IFALIAS = 20;
 const IFLA_PROMISCUITY = 30;
 const IFLA_LINK_NETNSID = 37;
 const IFLA_INFO_KIND = 1;
@@ -73,6 +74,8 @@ export interface Link {
   master?: number;
   operstate: number;
   promiscuity?: number;
+  /** IFLA_IFALIAS (`ip link set X alias Y`). */
+  alias?: string;
   /** IFLA_LINK: the parent (macvlan/vlan) or the veth peer's index. */
   parentIndex?: number;
   linkNetnsId?: number;
@@ -118,6 +121,7 @@ function parseLink(body: Uint8Array): Link {
     master: a.u32(IFLA_MASTER),
     operstate: a.u8(IFLA_OPERSTATE) ?? 0,
     promiscuity: a.u32(IFLA_PROMISCUITY),
+    alias: a.str(IFLA_IFALIAS),
     parentIndex: a.u32(IFLA_LINK),
     linkNetnsId: a.i32(IFLA_LINK_NETNSID),
     slaveKind: info?.str(IFLA_INFO_SLAVE_KIND),
@@ -224,6 +228,8 @@ export interface LinkChange {
   /** 0 detaches from the master. */
   master?: number;
   nsFd?: number;
+  /** IFLA_IFALIAS. */
+  alias?: string;
   /** Changes kind-specific settings (changelink), e.g. a bridge's vlan_filtering. */
   kind?: string;
   data?: Attr[];
@@ -243,6 +249,8 @@ export function linkSet(nl: Rtnl, index: number, change: LinkChange, what = `fai
   flag(change.allmulti, IFF_ALLMULTI);
   const attrs = commonAttrs(change);
   if (change.master !== undefined) attrs.push({ type: IFLA_MASTER, u32: change.master });
+  // without a terminating NUL, as iproute2 and Go's netlink send it (the kernel keeps the bytes as given)
+  if (change.alias !== undefined) attrs.push({ type: IFLA_IFALIAS, buf: utf8(change.alias) });
   if (change.kind) {
     attrs.push({ type: IFLA_LINKINFO, nested: [{ type: IFLA_INFO_KIND, str: change.kind }, ...(change.data?.length ? [{ type: IFLA_INFO_DATA, nested: change.data }] : [])] });
   }

@@ -307,11 +307,27 @@ describe('bandwidth', { skip }, () => {
       clean();
     });
 
-    it('GC and STATUS succeed (1.1.0)', () => {
-      for (const command of ['GC', 'STATUS']) {
-        const r = run('bandwidth', command, e, { cniVersion: '1.1.0', name: NET, ...LIMITS });
+    it('STATUS succeeds; GC deletes our ifbs of attachments not listed as valid, never one it cannot tell is ours', () => {
+      assert.equal(run('bandwidth', 'STATUS', e, { cniVersion: '1.1.0', name: NET }).code, 0);
+      const egress = { egressRate: 8_000_000, egressBurst: 80_000 };
+      const addFor = (bin: string, containerID: string) => {
+        const r = run(bin, 'ADD', e, conf('1.0.0', e, { ingressRate: 0, ingressBurst: 0, ...egress }), { containerID });
         assert.equal(r.code, 0, r.stdout);
-      }
+        // the veth takes one ingress qdisc: make room for the next container's ifb (its own veth in real life)
+        e.host.exec('tc', 'qdisc', 'del', 'dev', e.veth, 'ingress');
+        return r.json.interfaces.at(-1).name as string;
+      };
+      const stale = addFor('bandwidth', 'cnits-bw-stale');
+      const live = addFor('bandwidth', 'cnits-bw-live');
+      const goMade = haveRef ? addFor(REF, 'cnits-bw-go') : undefined;
+      assert.equal(ipJSON(e.host, '-d', 'link', 'show', stale)[0].ifalias, `cni-ts bandwidth ${NET} cnits-bw-stale`);
+      const gc = run('bandwidth', 'GC', e, { cniVersion: '1.1.0', name: NET, 'cni.dev/valid-attachments': [{ containerID: 'cnits-bw-live', ifname: 'eth0' }] });
+      assert.equal(gc.code, 0, gc.stdout);
+      assert.deepEqual(ifbs(e).map((l: any) => l.ifname).sort(), [live, ...(goMade ? [goMade] : [])].sort());
+      // another network's GC leaves this network's ifbs alone
+      assert.equal(run('bandwidth', 'GC', e, { cniVersion: '1.1.0', name: 'cnits-bwother', 'cni.dev/valid-attachments': [] }).code, 0);
+      assert.ok(ifbs(e).some((l: any) => l.ifname === live));
+      for (const l of ifbs(e)) e.host.ip('link', 'del', l.ifname);
     });
   });
 
