@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { cniPath, hostLocalReservations, ipamDirs, ping } from '../fixtures/bridge-env.js';
 import { createNetns, execPlugin, haveRef, ipJSON, isRoot, REF_BIN, ROOT, SPEC_VERSIONS, uniq, type TestNetns } from '../helpers/index.js';
 
 const skip = !isRoot && 'needs root';
@@ -329,6 +330,47 @@ describe('bandwidth', { skip }, () => {
       assert.ok(ifbs(e).some((l: any) => l.ifname === live));
       for (const l of ifbs(e)) e.host.ip('link', 'del', l.ifname);
     });
+  });
+
+  it('chained as a runtime chains them: our bridge (host-local) → bandwidth → sbr, CHECK, DEL in reverse, nothing left', () => {
+    const host = createNetns('bw');
+    const ctr = createNetns('bw');
+    const dirs = ipamDirs();
+    try {
+      const bridge = `cbwbr${uniq()}`;
+      const plugins = [
+        { type: 'bridge', bridge, isGateway: true, ipam: { type: 'host-local', subnet: '10.202.200.0/24', routes: [{ dst: '0.0.0.0/0' }], dataDir: dirs.dataDir } },
+        { type: 'bandwidth', ...LIMITS },
+        { type: 'sbr' },
+      ];
+      const exec = (type: string, command: string, conf: object) =>
+        execPlugin(type, { command, containerID: CID, netns: ctr.path, ifName: 'eth0', stdin: conf, hostNetns: host.name, cniPath: cniPath() });
+      let prev: any;
+      for (const p of plugins) {
+        const r = exec(p.type, 'ADD', { cniVersion: '1.1.0', name: NET, ...p, ...(prev ? { prevResult: prev } : {}) });
+        assert.equal(r.code, 0, `${p.type}: ${r.stdout}${r.stderr}`);
+        prev = r.json;
+      }
+      assert.equal(prev.interfaces.at(-1).name, IFB, 'the ifb is in the final result');
+      assert.deepEqual(ipJSON(ctr, 'rule').filter((r: any) => r.src !== 'all').map((r: any) => [r.src, r.table]), [['10.202.200.2', '100']]);
+      // sbr leaves main without eth0's routes: only traffic from the container's address is routed (plugins#496)
+      assert.ok(!ping(ctr, '10.202.200.1'), 'no route without a source address');
+      const sourced = spawnSync('ip', ['netns', 'exec', ctr.name, 'ping', '-c', '1', '-W', '2', '-I', '10.202.200.2', '10.202.200.1']);
+      assert.equal(sourced.status, 0, 'the gateway answers from the container address, through table 100 and the shaped veth');
+      // bridge's CHECK looks for its routes in main, which sbr emptied (Debian's bridge CHECK fails the same way after
+      // Debian's sbr: "Failed to find Gateway ... for interface eth0"): only the chained plugins must pass it here
+      for (const p of plugins.slice(1)) assert.equal(exec(p.type, 'CHECK', { cniVersion: '1.1.0', name: NET, ...p, prevResult: prev }).code, 0, `${p.type} CHECK`);
+      assert.match(exec('bridge', 'CHECK', { cniVersion: '1.1.0', name: NET, ...plugins[0], prevResult: prev }).json.msg, /route/);
+      for (const p of [...plugins].reverse()) assert.equal(exec(p.type, 'DEL', { cniVersion: '1.1.0', name: NET, ...p, prevResult: prev }).code, 0, `${p.type} DEL`);
+      assert.deepEqual(ipJSON(host, 'link', 'show', 'type', 'ifb'), []);
+      assert.deepEqual(ipJSON(host, 'link', 'show', 'type', 'veth'), [], 'the veth went with bridge DEL');
+      assert.deepEqual(ipJSON(ctr, 'rule').filter((r: any) => r.src !== 'all'), []);
+      assert.deepEqual(hostLocalReservations(dirs.dataDir, NET), []);
+    } finally {
+      host.remove();
+      ctr.remove();
+      dirs.cleanup();
+    }
   });
 
   describe('measured shaping', () => {
