@@ -413,10 +413,20 @@ describe('bandwidth', { skip }, () => {
         assert.equal(run('bandwidth', 'ADD', e, c).code, 0);
         const hostIP = `10.202.${e.subnet}.1`;
         const ctrIP = `10.202.${e.subnet}.2`;
-        const ingress = await transfer(e.host, e.ctr, ctrIP, 32_000_000);
-        const egress = await transfer(e.ctr, e.host, hostIP, 16_000_000);
-        assert.ok(Math.abs(ingress / 8_000_000 - 1) <= 0.2, `to the container: ${(ingress / 1e6).toFixed(2)} Mbit/s for 8`);
-        assert.ok(Math.abs(egress / 4_000_000 - 1) <= 0.2, `from the container: ${(egress / 1e6).toFixed(2)} Mbit/s for 4`);
+        // a tbf never lets more through than its rate, but a starved sender (a loaded 2-core machine) can offer less:
+        // a result below the band is measured again, up to three times; one above it fails at once
+        async function within(what: string, rate: number, measure: () => Promise<number>): Promise<void> {
+          const seen: string[] = [];
+          for (let attempt = 0; attempt < 3; attempt++) {
+            const got = await measure();
+            seen.push((got / 1e6).toFixed(2));
+            if (Math.abs(got / rate - 1) <= 0.2) return;
+            if (got > rate) break;
+          }
+          assert.fail(`${what}: ${seen.join(', ')} Mbit/s for ${rate / 1e6}`);
+        }
+        await within('to the container', 8_000_000, () => transfer(e.host, e.ctr, ctrIP, 32_000_000));
+        await within('from the container', 4_000_000, () => transfer(e.ctr, e.host, hostIP, 16_000_000));
         assert.equal(run('bandwidth', 'DEL', e, c).code, 0);
         // unshaped, the same offer gets through: the numbers above come from the tbf
         e.host.exec('tc', 'qdisc', 'del', 'dev', e.veth, 'root');
