@@ -58,7 +58,8 @@ const fail = (msg: string, cause?: unknown) => new CniError(ErrCode.Internal, ms
  * looked up in the host namespace, and (for results that list interfaces)
  * listed in prevResult without a sandbox, as the reference requires.
  */
-function hostVeth(container: NetNS, hnl: Rtnl, ifName: string, prev: Result, cniVersion: string): Link {
+function hostVeth(o: { container: NetNS; hnl: Rtnl; ifName: string; prev: Result; cniVersion: string }): Link {
+  const { container, hnl, ifName, prev, cniVersion } = o;
   const legacy = isLegacyResultVersion(cniVersion);
   if (!legacy && !prev.interfaces?.length) throw fail('no interfaces provided');
   const cnl = new Rtnl(container);
@@ -95,17 +96,13 @@ export async function add(args: CmdArgs): Promise<Result> {
   const conf = loadBandwidthConf(args.stdinData);
   // silently shaping what the user asked to leave alone would be worse than the runtime log line
   for (const k of conf.removedKeys) process.stderr.write(`bandwidth: ignoring "${k}": removed from the reference in v1.6.0, every destination is shaped\n`);
-  const prev = prevResultOf(conf.raw);
-  if (!conf.ingress && !conf.egress) {
-    // nothing to shape: pass prevResult on (the reference panics when there is none)
-    if (!prev) throw new CniError(ErrCode.InvalidNetworkConfig, 'must be called as chained plugin');
-    return prev;
-  }
+  // also without limits, where the reference prints the missing prevResult and panics
   const result = requirePrev(conf, 'must be called as chained plugin');
+  if (!conf.ingress && !conf.egress) return result;
   await withNetns(args.netns, async (container) => {
     const hnl = new Rtnl();
     try {
-      const veth = hostVeth(container, hnl, args.ifName, result, conf.raw.cniVersion ?? '');
+      const veth = hostVeth({ container, hnl, ifName: args.ifName, prev: result, cniVersion: conf.raw.cniVersion ?? '' });
       await Undo.run(async (undo) => {
         if (conf.ingress) {
           addTbf(hnl, veth.index, conf.ingress, 'create qdisc');
@@ -113,7 +110,7 @@ export async function add(args: CmdArgs): Promise<Result> {
         }
         if (conf.egress) {
           const ifb = { name: ifbName(conf.name, args.containerID), alias: ifbAlias(conf.name, args.containerID) };
-          setupEgress(hnl, veth, conf.egress, ifb, result, undo);
+          setupEgress({ hnl, veth, limit: conf.egress, ifb, result, undo });
         }
       });
     } finally {
@@ -124,8 +121,9 @@ export async function add(args: CmdArgs): Promise<Result> {
 }
 
 /** The ifb (up, the veth's MTU, txqueuelen 0), the veth's ingress qdisc, the redirect filter, the ifb's tbf. */
-function setupEgress(hnl: Rtnl, veth: Link, l: Limit, ifb: { name: string; alias: string }, result: Result, undo: Undo): void {
-  const { name, alias } = ifb;
+function setupEgress(o: { hnl: Rtnl; veth: Link; limit: Limit; ifb: { name: string; alias: string }; result: Result; undo: Undo }): void {
+  const { hnl, veth, result, undo } = o;
+  const { name, alias } = o.ifb;
   try {
     linkAdd(hnl, { name, kind: 'ifb', mtu: veth.mtu, txqlen: 0, up: true });
   } catch (e) {
@@ -154,7 +152,7 @@ function setupEgress(hnl: Rtnl, veth: Link, l: Limit, ifb: { name: string; alias
     },
     'add filter',
   );
-  addTbf(hnl, link.index, l, 'create ifb qdisc: create qdisc');
+  addTbf(hnl, link.index, o.limit, 'create ifb qdisc: create qdisc');
 }
 
 /** Deletes the ifb; a missing one (DEL ran, or egress was never shaped) is success. The veth's qdiscs go with the veth. */
@@ -205,7 +203,7 @@ export async function check(args: CmdArgs): Promise<void> {
   await withNetns(args.netns, (container) => {
     const hnl = new Rtnl();
     try {
-      const veth = hostVeth(container, hnl, args.ifName, prev, conf.raw.cniVersion ?? '');
+      const veth = hostVeth({ container, hnl, ifName: args.ifName, prev, cniVersion: conf.raw.cniVersion ?? '' });
       if (conf.ingress) validateTbf(hnl, veth, conf.ingress);
       if (conf.egress) {
         const name = ifbName(conf.name, args.containerID);
