@@ -72,7 +72,8 @@ function delRouteQuietly(nl: Rtnl, r: RouteSpec): void {
 }
 
 /** `from <ip>/32|128 lookup <table>`; `failed` is the reference's message prefix (its two modes spell it differently). */
-function addSourceRule(nl: Rtnl, ip: IP, table: number, undo: Undo, failed: string): void {
+function addSourceRule(o: { nl: Rtnl; ip: IP; table: number; undo: Undo; failed: string }): void {
+  const { nl, ip, table, undo, failed } = o;
   const rule = { src: hostPrefix(ip), table };
   try {
     ruleAdd(nl, rule);
@@ -83,7 +84,8 @@ function addSourceRule(nl: Rtnl, ip: IP, table: number, undo: Undo, failed: stri
 }
 
 /** The reference's default mode: a table per address, the interface's routes copied there, then removed from main. */
-function moveRoutes(nl: Rtnl, cfgs: IPCfg[], ifName: string, undo: Undo): void {
+function moveRoutes(o: { nl: Rtnl; cfgs: IPCfg[]; ifName: string; undo: Undo }): void {
+  const { nl, cfgs, ifName, undo } = o;
   const link = findLink(nl, ifName);
   const used = new Set(ruleList(nl).map((r) => r.table));
   // a table that holds routes but no rule is skipped too (the reference reuses it, mixing in whatever is there)
@@ -91,7 +93,7 @@ function moveRoutes(nl: Rtnl, cfgs: IPCfg[], ifName: string, undo: Undo): void {
   const routes = routesIn(nl, RT_TABLE_MAIN).filter((r) => r.oif === link.index);
   let table = nextFreeTable(used, FIRST_TABLE);
   for (const cfg of cfgs) {
-    addSourceRule(nl, cfg.address.ip, table, undo, 'Failed to add rule');
+    addSourceRule({ nl, ip: cfg.address.ip, table, undo, failed: 'Failed to add rule' });
     // the previous plugin may not have installed a default route; this table gets one for its gateway
     if (cfg.gateway && cfg.gateway.family === cfg.address.ip.family) {
       const def: RouteSpec = { family: cfg.gateway.family, gw: cfg.gateway, oif: link.index, table };
@@ -130,8 +132,9 @@ export async function add(args: CmdArgs): Promise<Result> {
   const { prev, cfgs } = chainedIPs(conf, args.ifName);
   await withLockedNetns(args.netns, (nl) =>
     Undo.run(async (undo) => {
-      if (conf.table !== undefined) for (const cfg of cfgs) addSourceRule(nl, cfg.address.ip, conf.table, undo, 'failed to add rule');
-      else moveRoutes(nl, cfgs, args.ifName, undo);
+      const table = conf.table;
+      if (table !== undefined) for (const cfg of cfgs) addSourceRule({ nl, ip: cfg.address.ip, table, undo, failed: 'failed to add rule' });
+      else moveRoutes({ nl, cfgs, ifName: args.ifName, undo });
     }),
   );
   return prev;

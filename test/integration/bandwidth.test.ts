@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { cniPath, hostLocalReservations, ipamDirs, ping } from '../fixtures/bridge-env.js';
 import { createNetns, execPlugin, haveRef, ipJSON, isRoot, REF_BIN, ROOT, SPEC_VERSIONS, uniq, type TestNetns } from '../helpers/index.js';
 
 const skip = !isRoot && 'needs root';
@@ -307,12 +308,69 @@ describe('bandwidth', { skip }, () => {
       clean();
     });
 
-    it('GC and STATUS succeed (1.1.0)', () => {
-      for (const command of ['GC', 'STATUS']) {
-        const r = run('bandwidth', command, e, { cniVersion: '1.1.0', name: NET, ...LIMITS });
+    it('STATUS succeeds; GC deletes our ifbs of attachments not listed as valid, never one it cannot tell is ours', () => {
+      assert.equal(run('bandwidth', 'STATUS', e, { cniVersion: '1.1.0', name: NET }).code, 0);
+      const egress = { egressRate: 8_000_000, egressBurst: 80_000 };
+      const addFor = (bin: string, containerID: string) => {
+        const r = run(bin, 'ADD', e, conf('1.0.0', e, { ingressRate: 0, ingressBurst: 0, ...egress }), { containerID });
         assert.equal(r.code, 0, r.stdout);
-      }
+        // the veth takes one ingress qdisc: make room for the next container's ifb (its own veth in real life)
+        e.host.exec('tc', 'qdisc', 'del', 'dev', e.veth, 'ingress');
+        return r.json.interfaces.at(-1).name as string;
+      };
+      const stale = addFor('bandwidth', 'cnits-bw-stale');
+      const live = addFor('bandwidth', 'cnits-bw-live');
+      const goMade = haveRef ? addFor(REF, 'cnits-bw-go') : undefined;
+      assert.equal(ipJSON(e.host, '-d', 'link', 'show', stale)[0].ifalias, `cni-ts bandwidth ${NET} cnits-bw-stale`);
+      const gc = run('bandwidth', 'GC', e, { cniVersion: '1.1.0', name: NET, 'cni.dev/valid-attachments': [{ containerID: 'cnits-bw-live', ifname: 'eth0' }] });
+      assert.equal(gc.code, 0, gc.stdout);
+      assert.deepEqual(ifbs(e).map((l: any) => l.ifname).sort(), [live, ...(goMade ? [goMade] : [])].sort());
+      // another network's GC leaves this network's ifbs alone
+      assert.equal(run('bandwidth', 'GC', e, { cniVersion: '1.1.0', name: 'cnits-bwother', 'cni.dev/valid-attachments': [] }).code, 0);
+      assert.ok(ifbs(e).some((l: any) => l.ifname === live));
+      for (const l of ifbs(e)) e.host.ip('link', 'del', l.ifname);
     });
+  });
+
+  it('chained as a runtime chains them: our bridge (host-local) → bandwidth → sbr, CHECK, DEL in reverse, nothing left', () => {
+    const host = createNetns('bw');
+    const ctr = createNetns('bw');
+    const dirs = ipamDirs();
+    try {
+      const bridge = `cbwbr${uniq()}`;
+      const plugins = [
+        { type: 'bridge', bridge, isGateway: true, ipam: { type: 'host-local', subnet: '10.202.200.0/24', routes: [{ dst: '0.0.0.0/0' }], dataDir: dirs.dataDir } },
+        { type: 'bandwidth', ...LIMITS },
+        { type: 'sbr' },
+      ];
+      const exec = (type: string, command: string, conf: object) =>
+        execPlugin(type, { command, containerID: CID, netns: ctr.path, ifName: 'eth0', stdin: conf, hostNetns: host.name, cniPath: cniPath() });
+      let prev: any;
+      for (const p of plugins) {
+        const r = exec(p.type, 'ADD', { cniVersion: '1.1.0', name: NET, ...p, ...(prev ? { prevResult: prev } : {}) });
+        assert.equal(r.code, 0, `${p.type}: ${r.stdout}${r.stderr}`);
+        prev = r.json;
+      }
+      assert.equal(prev.interfaces.at(-1).name, IFB, 'the ifb is in the final result');
+      assert.deepEqual(ipJSON(ctr, 'rule').filter((r: any) => r.src !== 'all').map((r: any) => [r.src, r.table]), [['10.202.200.2', '100']]);
+      // sbr leaves main without eth0's routes: only traffic from the container's address is routed (plugins#496)
+      assert.ok(!ping(ctr, '10.202.200.1'), 'no route without a source address');
+      const sourced = spawnSync('ip', ['netns', 'exec', ctr.name, 'ping', '-c', '1', '-W', '2', '-I', '10.202.200.2', '10.202.200.1']);
+      assert.equal(sourced.status, 0, 'the gateway answers from the container address, through table 100 and the shaped veth');
+      // bridge's CHECK looks for its routes in main, which sbr emptied (Debian's bridge CHECK fails the same way after
+      // Debian's sbr: "Failed to find Gateway ... for interface eth0"): only the chained plugins must pass it here
+      for (const p of plugins.slice(1)) assert.equal(exec(p.type, 'CHECK', { cniVersion: '1.1.0', name: NET, ...p, prevResult: prev }).code, 0, `${p.type} CHECK`);
+      assert.match(exec('bridge', 'CHECK', { cniVersion: '1.1.0', name: NET, ...plugins[0], prevResult: prev }).json.msg, /route/);
+      for (const p of [...plugins].reverse()) assert.equal(exec(p.type, 'DEL', { cniVersion: '1.1.0', name: NET, ...p, prevResult: prev }).code, 0, `${p.type} DEL`);
+      assert.deepEqual(ipJSON(host, 'link', 'show', 'type', 'ifb'), []);
+      assert.deepEqual(ipJSON(host, 'link', 'show', 'type', 'veth'), [], 'the veth went with bridge DEL');
+      assert.deepEqual(ipJSON(ctr, 'rule').filter((r: any) => r.src !== 'all'), []);
+      assert.deepEqual(hostLocalReservations(dirs.dataDir, NET), []);
+    } finally {
+      host.remove();
+      ctr.remove();
+      dirs.cleanup();
+    }
   });
 
   describe('measured shaping', () => {
@@ -355,10 +413,20 @@ describe('bandwidth', { skip }, () => {
         assert.equal(run('bandwidth', 'ADD', e, c).code, 0);
         const hostIP = `10.202.${e.subnet}.1`;
         const ctrIP = `10.202.${e.subnet}.2`;
-        const ingress = await transfer(e.host, e.ctr, ctrIP, 32_000_000);
-        const egress = await transfer(e.ctr, e.host, hostIP, 16_000_000);
-        assert.ok(Math.abs(ingress / 8_000_000 - 1) <= 0.2, `to the container: ${(ingress / 1e6).toFixed(2)} Mbit/s for 8`);
-        assert.ok(Math.abs(egress / 4_000_000 - 1) <= 0.2, `from the container: ${(egress / 1e6).toFixed(2)} Mbit/s for 4`);
+        // a tbf never lets more through than its rate, but a starved sender (a loaded 2-core machine) can offer less:
+        // a result below the band is measured again, up to three times; one above it fails at once
+        async function within(what: string, rate: number, measure: () => Promise<number>): Promise<void> {
+          const seen: string[] = [];
+          for (let attempt = 0; attempt < 3; attempt++) {
+            const got = await measure();
+            seen.push((got / 1e6).toFixed(2));
+            if (Math.abs(got / rate - 1) <= 0.2) return;
+            if (got > rate) break;
+          }
+          assert.fail(`${what}: ${seen.join(', ')} Mbit/s for ${rate / 1e6}`);
+        }
+        await within('to the container', 8_000_000, () => transfer(e.host, e.ctr, ctrIP, 32_000_000));
+        await within('from the container', 4_000_000, () => transfer(e.ctr, e.host, hostIP, 16_000_000));
         assert.equal(run('bandwidth', 'DEL', e, c).code, 0);
         // unshaped, the same offer gets through: the numbers above come from the tbf
         e.host.exec('tc', 'qdisc', 'del', 'dev', e.veth, 'root');

@@ -2,7 +2,7 @@
 // (a veth in a throw-away container netns, addresses and routes as an interface
 // plugin leaves them); side by side with Debian's Go plugin.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { createNetns, execPlugin, haveRef, ipJSON, isRoot, REF_BIN, SPEC_VERSIONS, uniq, type TestNetns } from '../helpers/index.js';
@@ -224,6 +224,24 @@ describe('sbr', { skip }, () => {
       assert.deepEqual(sbrRules(e).map((r: any) => r.table), ['101']);
       assert.equal(run('sbr', 'DEL', e, conf('1.0.0', e)).code, 0);
       assert.deepEqual(table(e, 100).map((r: any) => r.dst), ['10.203.250.0/24'], 'what sbr did not make stays');
+    } finally {
+      e.remove();
+    }
+  });
+
+  it('waits for another holder of the namespace lock (flock on the netns file, as go-filemutex takes it)', async () => {
+    const e = setupEnv();
+    try {
+      const holder = spawn('flock', [e.ctr.path, '-c', 'echo locked; sleep 1.5']);
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.on('data', () => resolve());
+        holder.on('exit', (code) => reject(new Error(`flock exited with ${code}`)));
+      });
+      const start = Date.now();
+      const r = run('sbr', 'ADD', e, conf('1.0.0', e));
+      assert.equal(r.code, 0, r.stdout);
+      assert.ok(Date.now() - start >= 1000, `ADD took ${Date.now() - start} ms while the lock was held`);
+      assert.equal(sbrRules(e).length, 1);
     } finally {
       e.remove();
     }
