@@ -98,7 +98,13 @@ describe('podman 4 (CNI backend) with only our plugins', { skip }, () => {
     }
   };
 
+  // podman's bridge has isGateway, which turns IP forwarding on in the host namespace (as the
+  // reference does); this test runs there, so it puts the machine's setting back afterwards
+  const FORWARD_SYSCTLS = ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/ipv6/conf/all/forwarding'];
+  const forwardBefore = new Map<string, string>();
+
   before(() => {
+    for (const f of FORWARD_SYSCTLS) if (fs.existsSync(f)) forwardBefore.set(f, fs.readFileSync(f, 'utf8'));
     T = fs.mkdtempSync(path.join(os.tmpdir(), 'cnits-fw-podman-'));
     for (const d of ['cni-bin', 'net.d', 'root', 'runroot', 'tmp', 'ipam']) fs.mkdirSync(path.join(T, d));
     // only our programs, as after replacing a whole /opt/cni/bin
@@ -148,6 +154,7 @@ default_subnet = "${SUBNET}.0/24"
   });
 
   after(() => {
+    for (const [f, v] of forwardBefore) fs.writeFileSync(f, v);
     if (!T) return;
     podman('rm', '-f', '-t', '0', NAME);
     podman('network', 'rm', '-f', NET2);
