@@ -108,9 +108,12 @@ function main(): number {
     ['node -e 0', `${node} -e 0`],
   ];
   if (haveGo) cmds.push(['Go loopback VERSION', go]);
-  const ctl = controls();
-  cmds.push(['control: empty SEA (same node + postject)', ctl.emptySea]);
-  cmds.push(['control: plain node + our bundle + code cache', `${node} ${ctl.loader}`]);
+  // the controls split a Node SEA's time; a Bun build (make build-bun) has no trained code cache to load
+  const ctl = fs.existsSync(path.join(root, 'build', 'programs', 'loopback.cache')) ? controls() : undefined;
+  if (ctl) {
+    cmds.push(['control: empty SEA (same node + postject)', ctl.emptySea]);
+    cmds.push(['control: plain node + our bundle + code cache', `${node} ${ctl.loader}`]);
+  }
   const t = hyperfine(cmds, version);
 
   const haveCA = fs.existsSync(CA_BUNDLE);
@@ -130,8 +133,10 @@ function main(): number {
     ['cni-ts loopback VERSION, binary not in page cache', peakRSS([ours], version, 7, fs.realpathSync(ours))],
   ]);
   if (haveGo) rss.set('Go loopback VERSION', peakRSS([go], version));
-  rss.set('control: empty SEA (same node + postject)', peakRSS([ctl.emptySea], version));
-  rss.set('control: plain node + our bundle + code cache', peakRSS([node, ctl.loader], version));
+  if (ctl) {
+    rss.set('control: empty SEA (same node + postject)', peakRSS([ctl.emptySea], version));
+    rss.set('control: plain node + our bundle + code cache', peakRSS([node, ctl.loader], version));
+  }
 
   let ad = new Map<string, number>();
   const isRoot = process.getuid?.() === 0;

@@ -19,7 +19,8 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..',
 const RUNS = Number(process.env.BENCH_RUNS ?? 25);
 const PAR_RUNS = Number(process.env.BENCH_PARALLEL_RUNS ?? 3);
 const PARALLEL = 64;
-const SUITES = { ours: path.join(ROOT, 'bin'), go: '/usr/lib/cni' } as const;
+// BENCH_OURS_BIN: another build of ours (e.g. a copy of bin/ made with cp -a, to compare runtimes in one sitting)
+const SUITES = { ours: process.env.BENCH_OURS_BIN || path.join(ROOT, 'bin'), go: '/usr/lib/cni' } as const;
 type Suite = keyof typeof SUITES;
 const cniPathOf = (s: Suite) => (s === 'ours' && process.env.BENCH_OURS_CNI_PATH) || SUITES[s];
 const TARGETS: Record<string, number> = { VERSION: 4, 'bridge ADD': 1.5, 'bridge CHECK': 2, 'bridge DEL': 1.2, 'chain ADD': 1.3, [`${PARALLEL} parallel ADDs (wall)`]: 1.5 };
