@@ -144,12 +144,13 @@ describe('make release', { skip }, () => {
       assert.equal(r.status, 0, `${p}: ${r.stderr}`);
       const v = JSON.parse(r.stdout);
       assert.equal(v.cniVersion, '1.1.0', p);
-      assert.ok(v.supportedVersions.includes('0.1.0') && v.supportedVersions.includes('1.1.0'), p);
+      // chained plugins start later (vrf at 0.3.1, as the reference); every one reaches 1.1.0
+      assert.ok(v.supportedVersions.includes('1.1.0') && v.supportedVersions.every((x: string) => /^\d+\.\d+\.\d+$/.test(x)), p);
     }
   });
 
   it('--version and an empty CNI_COMMAND print name, version, commit and spec versions as the reference does', () => {
-    const about = (p: string) => new RegExp(`^CNI ${p} plugin ${stamp.version.replace(/[.]/g, '\\.')} \\(commit ${stamp.commit}\\)\\nCNI protocol versions supported: 0\\.1\\.0, [0-9., ]+\\n$`);
+    const about = (p: string) => new RegExp(`^CNI ${p} plugin ${stamp.version.replace(/[.]/g, '\\.')} \\(commit ${stamp.commit}\\)\\nCNI protocol versions supported: [0-9., ]+\\n$`);
     for (const p of plugins) {
       for (const [args, env] of [[['--version'], {}], [[], {}], [['--version'], { CNI_COMMAND: 'VERSION' }]] as const) {
         const r = run(path.join(binDir, p), [...args], env);
@@ -160,7 +161,7 @@ describe('make release', { skip }, () => {
       // Debian's Go plugin prints the same two lines (its version is "version unknown")
       if (fs.existsSync(path.join(REF_BIN, p))) {
         const ref = run(path.join(REF_BIN, p), ['--version'], {});
-        assert.match(ref.stderr, new RegExp(`^CNI ${p} plugin [^\\n]+\\nCNI protocol versions supported: 0\\.1\\.0, [0-9., ]+\\n$`), `Debian's ${p}`);
+        assert.match(ref.stderr, new RegExp(`^CNI ${p} plugin [^\\n]+\\nCNI protocol versions supported: [0-9., ]+\\n$`), `Debian's ${p}`);
       }
     }
     const tool = run(path.join(binDir, 'cnitool'), ['--version'], {});
