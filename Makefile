@@ -1,5 +1,5 @@
 # make            build bin/cni-ts and a hard link per plugin (offline once node_modules exists), on $(RUNTIME)
-# make build-sea  the same as a Node single executable; make build-bun: with Bun's --compile
+# make build-sea  the same as a Node single executable (postject, trained V8 code caches); make build-bun: Bun --compile
 # make test       unit + integration tests (integration needs root)
 # make bench      start-up and command benchmarks against Debian's Go plugins
 # make test-vm    the tests that need kernel features this host lacks (bridge VLAN filtering...), in a qemu VM
@@ -10,7 +10,7 @@ PREFIX ?= /opt/cni/bin
 NODE_ENV_CLEAN = env -u NODE_EXTRA_CA_CERTS -u NODE_OPTIONS
 TSX = node_modules/.bin/tsx
 # the runtime inside bin/cni-ts: node (a Node SEA) or bun (bun build --compile --bytecode)
-RUNTIME ?= node
+RUNTIME ?= bun
 
 .PHONY: all build build-sea build-bun test test-vm unit integration typecheck bench install clean demo release release-check
 
