@@ -75,4 +75,20 @@ describe('teardown property: failed ADD and every DEL leave nothing', { skip }, 
       }
     });
   }
+
+  it('bridge DEL whose IPAM plugin is missing still removes the link and the masquerade rules, then says so', () => {
+    const e = PLUGINS[0];
+    const conf = e.base(w);
+    const id = 'cnits-dl-noipam';
+    assert.equal(run(w, 'bridge', { command: 'ADD', containerID: id, ifName: e.ifName, stdin: conf }).code, 0);
+    const gone = { ...conf, ipam: { ...conf.ipam, type: 'cdl-no-such-ipam' } };
+    const del = run(w, 'bridge', { command: 'DEL', containerID: id, ifName: e.ifName, stdin: gone });
+    assert.equal(del.code, 1);
+    assert.match(del.json.msg, /failed to find plugin "cdl-no-such-ipam"/);
+    const now = snapshot(w);
+    assert.deepEqual({ ...now, files: {} }, { ...baseline, files: {} }, 'the link and the rules are gone');
+    assert.notDeepEqual(withoutPointers(now).files, withoutPointers(baseline).files, 'the reservation is what could not be released');
+    assert.equal(run(w, 'bridge', { command: 'DEL', containerID: id, ifName: e.ifName, stdin: conf }).code, 0);
+    assert.deepEqual(withoutPointers(snapshot(w)), withoutPointers(baseline));
+  });
 });
