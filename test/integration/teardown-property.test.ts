@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BIN, isRoot } from '../helpers/index.js';
+import { BIN, execPlugin, haveRef, isRoot, REF_BIN } from '../helpers/index.js';
 import { createWorld, mutate, PLUGINS, rng, run, snapshot, STACK, startDHCPDaemon, withoutPointers, type Snapshot, type World } from '../fixtures/teardown.js';
 
 /** The seed of every run: a failure names its trial, which replays with the same seed. */
@@ -75,6 +75,26 @@ describe('teardown property: failed ADD and every DEL leave nothing', { skip }, 
       }
     });
   }
+
+  it('side by side with Debian: our DEL of a mutated config (no ADD before it) never fails where the Go plugin\'s succeeds', { skip: !haveRef && 'containernetworking-plugins not installed' }, () => {
+    const tally: Record<string, { ours: number; go: number }> = {};
+    for (const e of PLUGINS) {
+      if (e.plugin === 'dhcp') continue; // Debian's dhcp DEL speaks to its own daemon
+      const r = rng(SEED ^ 0x5b5 ^ e.plugin.length);
+      const t = (tally[e.plugin] = { ours: 0, go: 0 });
+      for (let i = 0; i < 30; i++) {
+        const { conf, args, what } = mutate(e, w, r);
+        const del = (dir: string) =>
+          execPlugin(path.join(dir, e.plugin), { command: 'DEL', containerID: `cnits-dl-sbs-${i}`, netns: w.ctr.path, ifName: e.ifName, args, stdin: JSON.stringify(conf), cniPath: dir, hostNetns: w.host.name });
+        const ours = del(BIN);
+        const go = del(REF_BIN);
+        if (ours.code) t.ours++;
+        if (go.code) t.go++;
+        assert.ok(ours.code === 0 || go.code !== 0, `${e.plugin} [${what.join(', ')}]: ours ${ours.stdout.trim()}, Go's succeeded: ${JSON.stringify(conf)}`);
+      }
+    }
+    process.stderr.write(`DEL failures side by side (30 configs each): ${JSON.stringify(tally)}\n`);
+  });
 
   it('bridge DEL whose IPAM plugin is missing still removes the link and the masquerade rules, then says so', () => {
     const e = PLUGINS[0];
