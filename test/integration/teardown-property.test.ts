@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BIN, execPlugin, haveRef, isRoot, REF_BIN } from '../helpers/index.js';
+import { kernelHasVlanFiltering } from '../fixtures/bridge-env.js';
 import { createWorld, mutate, PLUGINS, rng, run, snapshot, STACK, startDHCPDaemon, withoutPointers, type Snapshot, type World } from '../fixtures/teardown.js';
 
 /** The seed of every run: a failure names its trial, which replays with the same seed. */
@@ -94,6 +95,17 @@ describe('teardown property: failed ADD and every DEL leave nothing', { skip }, 
       }
     }
     process.stderr.write(`DEL failures side by side (30 configs each): ${JSON.stringify(tally)}\n`);
+  });
+
+  it('bridge ADD failing after IPAM (vlan without kernel VLAN filtering) leaves last_reserved_ip as it was', { skip: kernelHasVlanFiltering() && 'the kernel filters VLANs: this ADD succeeds' }, () => {
+    const e = PLUGINS[0];
+    const ok = e.base(w);
+    const pointer = path.join(w.dataDir, ok.name, 'last_reserved_ip.0');
+    const before = fs.existsSync(pointer) ? fs.readFileSync(pointer, 'utf8') : undefined;
+    const add = run(w, 'bridge', { command: 'ADD', containerID: 'cnits-dl-vlan', ifName: e.ifName, stdin: { ...ok, vlan: 5 } });
+    assert.equal(add.code, 1, add.stdout);
+    assert.equal(fs.existsSync(pointer) ? fs.readFileSync(pointer, 'utf8') : undefined, before);
+    assert.deepEqual(snapshot(w), baseline);
   });
 
   it('bridge DEL whose IPAM plugin is missing still removes the link and the masquerade rules, then says so', () => {
