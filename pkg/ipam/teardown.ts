@@ -23,8 +23,17 @@ import { netnsBlind } from './kinds.js';
  */
 export async function deleteIfaceAndRelease(netnsPath: string, ifName: string, ipam: DelegateCall | undefined): Promise<void> {
   let release: Pending<void> | undefined;
+  // an IPAM plugin that cannot even start (not in CNI_PATH) must not keep the link from going: reported last
+  let startError: unknown;
   // started from the main thread while it is in the plugin's own (host) namespace
-  const startRelease = () => (release ??= ipam ? startCommand('DEL', ipam) : undefined);
+  const startRelease = () => {
+    if (release || startError !== undefined || !ipam) return;
+    try {
+      release = startCommand('DEL', ipam);
+    } catch (e) {
+      startError = e;
+    }
+  };
   let linkError: unknown;
   try {
     if (netnsPath) {
@@ -69,4 +78,5 @@ export async function deleteIfaceAndRelease(netnsPath: string, ifName: string, i
   } finally {
     if (linkError) throw linkError;
   }
+  if (startError !== undefined) throw startError;
 }

@@ -341,10 +341,11 @@ export function parseConfJSON(stdin: Buffer | string): unknown {
 }
 
 /**
- * Removes from `v` everything `s` does not accept (required keys are not
- * asked for); returns DROP when `v` itself is unacceptable.
+ * Removes from `v` everything `s` does not accept; returns DROP when `v`
+ * itself is unacceptable. An object missing a required key is dropped, except
+ * the root: DEL code reads only the keys it needs.
  */
-function prune(s: JSONSchema, v: unknown): unknown {
+function prune(s: JSONSchema, v: unknown, root = false): unknown {
   switch (kindOf(s)) {
     case 'Object': {
       if (!isObj(v)) return DROP;
@@ -355,7 +356,7 @@ function prune(s: JSONSchema, v: unknown): unknown {
         if (r === DROP) delete v[key];
         else v[key] = r;
       }
-      return v;
+      return root || (s.required ?? []).every((k) => k in v) ? v : DROP;
     }
     case 'Record': {
       if (!isObj(v)) return DROP;
@@ -397,7 +398,7 @@ function formatOK(s: JSONSchema, v: unknown): boolean {
 export function validateLenient<S extends TSchema>(schema: S, raw: unknown): Static<S> {
   const s = schema as JSONSchema;
   const folded = foldKeys(s, dropNulls(raw));
-  const pruned = prune(s, applyDefaults(s, folded));
+  const pruned = prune(s, applyDefaults(s, folded), true);
   // a dropped key gets its default back; a dropped root (not an object) reads as an empty configuration
   return applyDefaults(s, pruned === DROP ? {} : pruned) as Static<S>;
 }

@@ -170,8 +170,10 @@ export async function add(args: CmdArgs): Promise<Result> {
 
 export async function del(args: CmdArgs): Promise<void> {
   const conf = loadBridgeDelConf(args.stdinData);
+  // every step runs even when one fails (what can be removed is removed); the first error is reported
+  let failure: unknown;
   // the link goes first, its addresses before IPAM DEL runs (plugins#666), the veth's slow destruction overlapped with it
-  await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? delegate(args, conf) : undefined);
+  await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? delegate(args, conf) : undefined).catch((e) => (failure = e));
   if (conf.macspoofchk) {
     try {
       const { spoofRefID, teardownSpoofCheck } = await spoofcheck();
@@ -181,7 +183,8 @@ export async function del(args: CmdArgs): Promise<void> {
     }
   }
   // derived from network, container ID and ifname: works without CNI_NETNS (plugins#810)
-  if (conf.ipMasq) await (await ipmasq()).teardownIPMasq({ network: conf.name, containerID: args.containerID, ifName: args.ifName });
+  if (conf.ipMasq) await (await ipmasq()).teardownIPMasq({ network: conf.name, containerID: args.containerID, ifName: args.ifName }).catch((e) => (failure ??= e));
+  if (failure !== undefined) throw failure;
 }
 
 export async function check(args: CmdArgs): Promise<void> {

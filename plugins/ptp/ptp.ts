@@ -103,9 +103,11 @@ export async function add(args: CmdArgs): Promise<Result> {
 
 export async function del(args: CmdArgs): Promise<void> {
   const conf = loadPtpConf(args.stdinData, true);
-  // the link's addresses go first, then IPAM DEL runs while the kernel destroys the veth
-  await deleteIfaceAndRelease(args.netns, args.ifName, conf.ipam?.type ? delegate(args, conf) : undefined);
-  if (conf.ipMasq) await (await ipmasq()).teardownIPMasq({ network: conf.name, containerID: args.containerID, ifName: args.ifName });
+  // the link's addresses go first, then IPAM DEL runs while the kernel destroys the veth; masquerade goes even when that failed
+  let failure: unknown;
+  await deleteIfaceAndRelease(args.netns, args.ifName, conf.ipam?.type ? delegate(args, conf) : undefined).catch((e) => (failure = e));
+  if (conf.ipMasq) await (await ipmasq()).teardownIPMasq({ network: conf.name, containerID: args.containerID, ifName: args.ifName }).catch((e) => (failure ??= e));
+  if (failure !== undefined) throw failure;
 }
 
 export async function check(args: CmdArgs): Promise<void> {

@@ -180,4 +180,33 @@ describe('prevResultOf', () => {
     );
     assert.throws(() => prevResultOf({ cniVersion: '1.0.0', prevResult: { cniVersion: '7.0.0' } }), (e: unknown) => e instanceof CniError && e.code === ErrCode.InvalidNetworkConfig);
   });
+
+  it('JSON null means unset, at any depth, as Go reads it (ADD and DEL)', () => {
+    const c = loadConf(Schema, JSON.stringify({ cniVersion: null, name: 'n', mtu: null, hairpinMode: null, mac: null, ipam: { type: 'host-local', routes: null, ranges: [[{ subnet: '10.0.0.0/24', gateway: null }]] }, prevResult: null }));
+    assert.deepEqual(c, { name: 'n', hairpinMode: false, ipam: { type: 'host-local', ranges: [[{ subnet: '10.0.0.0/24' }]] } });
+  });
+
+  it('lenient (DEL) drops every value ADD would refuse and keeps the rest', () => {
+    const raw = {
+      name: 'n',
+      MTU: -1,
+      hairpinMode: 'yes',
+      mode: 'bogus',
+      mac: 'zz',
+      ipam: { Type: 'host-local', ranges: [[{ subnet: 'x' }, { subnet: '10.0.0.0/24' }]], routes: [{ gw: '10.0.0.1' }, { dst: '0.0.0.0/0' }] },
+      runtimeConfig: { portMappings: [{ hostPort: 'x', containerPort: 1 }, { hostPort: 2, containerPort: 3, hostIP: 'zz' }], mac: 5 },
+      unknownKey: { kept: true },
+    };
+    assert.throws(() => loadConf(Schema, JSON.stringify(raw)), CniError);
+    assert.deepEqual(loadConf(Schema, JSON.stringify(raw), { lenient: true }), {
+      name: 'n',
+      hairpinMode: false,
+      ipam: { type: 'host-local', ranges: [[{ subnet: '10.0.0.0/24' }]], routes: [{ dst: '0.0.0.0/0' }] },
+      // an item missing a required key goes; a bad optional key goes alone
+      runtimeConfig: { portMappings: [{ hostPort: 2, containerPort: 3 }] },
+      unknownKey: { kept: true },
+    });
+    // a required key that is missing or wrong is dropped too: DEL code reads only what it needs
+    assert.deepEqual(loadConf(Schema, '{"name": 5, "ipam": 7}', { lenient: true }), { hairpinMode: false });
+  });
 });

@@ -5,11 +5,14 @@
 // and, on rollback, puts back every one that still names an address this ADD
 // was given (one that moved on since belongs to a concurrent ADD and is kept).
 // Works whichever host-local binary runs: the files are the reference's.
+import { join } from 'node:path';
 import { text } from '../../bytes/index.js';
+import { native } from '../../native/index.js';
+import { errnoCode } from '../../types/error.js';
 import { validateLenient } from '../../types/conf.js';
 import { DEFAULT_DATA_DIR } from './config.js';
 import { HostLocalConfSchema } from './schema.js';
-import { Store } from './store.js';
+import { LAST_RESERVED, Store } from './store.js';
 
 /** The pointers of one network as they were before an ADD. */
 export interface PointerSnapshot {
@@ -29,16 +32,16 @@ export function snapshotPointers(stdin: Buffer | string): PointerSnapshot | unde
   if (!conf.name) return undefined;
   const sets = (conf.runtimeConfig?.ipRanges?.length ?? 0) + (conf.ipam?.subnet ? 1 : 0) + (conf.ipam?.ranges?.length ?? 0);
   const dataDir = conf.ipam?.dataDir || DEFAULT_DATA_DIR;
+  const dir = join(dataDir, conf.name);
   const saved: Array<string | undefined> = [];
-  try {
-    const store = Store.open(dataDir, conf.name, false);
+  // read without host-local's lock, through the addon (no first-call cost of node:fs in a fresh plugin process)
+  for (let i = 0; i < sets; i++) {
     try {
-      for (let i = 0; i < sets; i++) saved.push(store?.pointer(i));
-    } finally {
-      store?.close();
+      saved.push(text(native().readFile(join(dir, `${LAST_RESERVED}${i}`))));
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') return undefined; // an unusable data directory: host-local's own ADD reports it
+      saved.push(undefined);
     }
-  } catch {
-    return undefined; // an unusable data directory: host-local's own ADD reports it
   }
   return { dataDir, network: conf.name, saved };
 }

@@ -31,7 +31,8 @@ const LOCK_EX = 2;
 const LOCK_UN = 8;
 const BUCKETS = 256;
 const INDEX_ROOT = '.cni-ts-index';
-const LAST_RESERVED = 'last_reserved_ip.';
+/** The round-robin pointer files' prefix (`last_reserved_ip.<set>`). */
+export const LAST_RESERVED = 'last_reserved_ip.';
 /** How long we wait for the clock to pass the directory's mtime before giving the index up as racy. */
 const CLOCK_WAIT_MS = 50;
 
