@@ -14,7 +14,7 @@ export type HostDeviceConf = Static<typeof HostDeviceConfSchema>;
  * selector the configuration had.
  */
 export function loadHostDeviceConf(stdin: Buffer, forDel = false): HostDeviceConf {
-  const c = loadConf(HostDeviceConfSchema, stdin);
+  const c = loadConf(HostDeviceConfSchema, stdin, { lenient: forDel });
   if (forDel) return c;
   if (!c.device && !c.hwaddr && !c.kernelpath && !c.pciBusID && !c.runtimeConfig?.deviceID) {
     throw invalidConfig('device', 'specify either "device", "hwaddr", "kernelpath" or "pciBusID"');

@@ -23,7 +23,7 @@ export type TapConf = Omit<Static<typeof TapConfSchema>, 'owner' | 'group'> & {
  * runtime's unknown args never block teardown.
  */
 export function loadTapConf(stdin: Buffer, cniArgs: string, forDel = false): TapConf {
-  const c = loadConf(TapConfSchema, stdin);
+  const c = loadConf(TapConfSchema, stdin, { lenient: forDel });
   if (forDel) return { ...c, owner: c.owner ?? undefined, group: c.group ?? undefined, macKey: 'mac' };
   if (c.mtu < 0) throw invalidConfig('mtu', `${c.mtu} must be at least 0`);
   for (const key of ['owner', 'group'] as const) {
