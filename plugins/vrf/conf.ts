@@ -13,14 +13,19 @@ export function loadVRFConf(stdin: Buffer): VRFConf {
   const conf = loadConf(VRFConfSchema, stdin);
   if (!conf.vrfname) throw invalidConfig('vrfname', 'is required: configuration is expected to have a valid vrf name');
   // the kernel's rules for a link name, checked before anything is touched
-  if (utf8(conf.vrfname).length > 15 || /[/:\s]/.test(conf.vrfname) || conf.vrfname === '.' || conf.vrfname === '..') {
+  if (!isLinkName(conf.vrfname)) {
     throw invalidConfig('vrfname', `${JSON.stringify(conf.vrfname)} is not a valid link name (at most 15 bytes, no "/", ":" or whitespace)`);
   }
   return conf;
 }
 
-/** DEL's view: the VRF name when the configuration gives one as a string, else none. */
+/** The kernel's rules for a link name. */
+function isLinkName(name: string): boolean {
+  return utf8(name).length <= 15 && !/[/:\s]/.test(name) && name !== '.' && name !== '..';
+}
+
+/** DEL's view: the VRF name when the configuration gives one that can name a link (no ADD made any other), else none. */
 export function delVRFName(stdin: Buffer): string {
   const name = lenientField(stdin, 'vrfname');
-  return typeof name === 'string' ? name : '';
+  return typeof name === 'string' && isLinkName(name) ? name : '';
 }
