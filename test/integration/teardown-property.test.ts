@@ -15,7 +15,8 @@ import { createWorld, mutate, PLUGINS, rng, run, snapshot, STACK, startDHCPDaemo
 
 /** The seed of every run: a failure names its trial, which replays with the same seed. */
 const SEED = 0x13de1;
-const TRIALS_PER_PLUGIN = 52;
+// 30 per plugin: 540 trials over the 18 plugins
+const TRIALS_PER_PLUGIN = 30;
 
 const skip = !isRoot ? 'needs root' : !fs.existsSync(path.join(BIN, 'cni-ts')) && 'bin/ not built';
 
@@ -64,11 +65,16 @@ describe('teardown property: failed ADD and every DEL leave nothing', { skip }, 
           if (typeof conf.cniVersion === 'string' && conf.cniVersion) assert.equal(add.json.cniVersion, conf.cniVersion, `${label}: error without the config's cniVersion`);
           assert.deepEqual(snapshot(w), baseline, `${label}: failed ADD (${add.stdout.trim()}) left something`);
         } else c.addOK++;
+        // a cniVersion the plugin does not speak (vrf below 0.3.1; null reads as 0.1.0) is refused by skel on every
+        // verb, as the reference's skel does: ADD made nothing, and DEL gives the same code 1
+        const unspoken = add.code !== 0 && add.json?.code === 1 && /incompatible CNI versions/.test(add.json.msg);
         for (const netns of [true, false]) {
           const del = call('DEL', netns);
+          if (unspoken && del.code === 1 && del.json?.code === 1) continue;
           assert.equal(del.code, 0, `${label}: DEL${netns ? '' : ' without CNI_NETNS'} after ADD ${add.code ? 'failure' : 'success'}: ${del.stdout}${del.stderr}`);
           for (const out of [del.stdout, del.stderr]) assert.doesNotMatch(out, STACK, `${label}: DEL printed a stack trace`);
         }
+        e.restore?.(w);
         const now = snapshot(w);
         if (add.code === 0) assert.deepEqual(withoutPointers(now), withoutPointers(baseline), `${label}: DEL after a successful ADD left something`);
         else assert.deepEqual(now, baseline, `${label}: DEL after a failed ADD left something`);
@@ -81,6 +87,7 @@ describe('teardown property: failed ADD and every DEL leave nothing', { skip }, 
     const tally: Record<string, { ours: number; go: number }> = {};
     for (const e of PLUGINS) {
       if (e.plugin === 'dhcp') continue; // Debian's dhcp DEL speaks to its own daemon
+      if (!fs.existsSync(path.join(REF_BIN, e.plugin))) continue; // Debian 1.1.1 has no tap or dummy
       const r = rng(SEED ^ 0x5b5 ^ e.plugin.length);
       const t = (tally[e.plugin] = { ours: 0, go: 0 });
       for (let i = 0; i < 30; i++) {
