@@ -4,7 +4,7 @@
 import type { Server } from 'node:net';
 import { resolve } from 'node:path';
 import { hex } from '../bytes/index.js';
-import { formatIP, parseCIDR, parseIP, prefixFromMask, type IP } from '../ip/addr.js';
+import { formatIP, parseCIDR, parseIP, prefixFromMask, type IP } from '../ipaddr/index.js';
 import type { CmdArgs } from '../skel/index.js';
 import type { DNS, IPConfig, Interface, Result, Route } from '../types/result.js';
 import { CURRENT_VERSION } from '../types/version.js';

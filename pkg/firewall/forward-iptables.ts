@@ -5,9 +5,9 @@
 // ingress-policy chains CNI-ISOLATION-STAGE-1/2 (comments as v1.9.1 writes them).
 // Rules are compared in iptables-save's canonical form; each call is one
 // iptables-save read and at most one iptables-restore --noflush write per family.
-import { formatIP, type IP } from '../ip/addr.js';
+import { formatIP, type IP } from '../ipaddr/index.js';
 import { iptablesRestore, iptablesRestoreStart, iptablesSave, iptablesSaveStart, type Family } from './backend.js';
-import { parseSave, type SavedTable } from './portmap_iptables.js';
+import { parseSave, type SavedTable } from './iptables-save.js';
 
 export const FORWARD_CHAIN = 'CNI-FORWARD';
 export const DEFAULT_ADMIN_CHAIN = 'CNI-ADMIN';

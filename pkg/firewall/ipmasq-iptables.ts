@@ -4,7 +4,7 @@
 // `-d <subnet> -j ACCEPT`, `! -d <multicast> -j MASQUERADE`, and a
 // `POSTROUTING -s <ip> -j <chain>` jump, all commented `name: "<net>" id: "<cid>"`.
 import { sha512 } from '../hash/index.js';
-import { formatIP, formatNetwork, type IPNet } from '../ip/addr.js';
+import { formatIP, formatNetwork, type IPNet } from '../ipaddr/index.js';
 import { iptablesRestore, type Family } from './backend.js';
 import { run } from '../exec/index.js';
 

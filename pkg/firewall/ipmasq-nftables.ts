@@ -4,7 +4,7 @@
 // `<sha512(net)[:16]>-<sha512(if:cid)[:16]>, net: <net>, if: <if>, id: <cid>`.
 import { sha512 } from '../hash/index.js';
 import { run } from '../exec/index.js';
-import { formatIP, formatNetwork, type IPNet } from '../ip/addr.js';
+import { formatIP, formatNetwork, type IPNet } from '../ipaddr/index.js';
 import { nftApply } from './backend.js';
 
 export const MASQ_TABLE = 'cni_plugins_masquerade';

@@ -2,7 +2,7 @@
 // reference's backend rule: the configured one, else iptables unless only
 // nftables works. Teardown always tries both, as the reference does, so rules
 // set up by either backend (or by the Go plugin) are removed.
-import type { IPNet } from '../ip/addr.js';
+import type { IPNet } from '../ipaddr/index.js';
 import { chooseBackend, type Backend } from './backend.js';
 import { gcIPMasqIptables, setupIPMasqIptables, teardownIPMasqIptables } from './ipmasq-iptables.js';
 import { gcIPMasqNftables, setupIPMasqNftables, teardownIPMasqNftables } from './ipmasq-nftables.js';

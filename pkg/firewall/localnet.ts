@@ -3,11 +3,11 @@
 // setting lets the outside send packets to 127.0.0.0/8 too. Kubernetes guards it
 // with a rule dropping such "martian" packets; the reference does not. This
 // module finds the interface, sets the sysctl and writes the guard for both backends.
-import { formatIP, type IP } from '../ip/addr.js';
+import { formatIP, type IP } from '../ipaddr/index.js';
 import { linkByIndex } from '../ip/link.js';
 import { Attrs, encodeAttrs, Rtnl } from '../ip/netlink.js';
 import { readSysctl, writeSysctl } from '../ns/index.js';
-import type { SavedTable } from './portmap_iptables.js';
+import type { SavedTable } from './iptables-save.js';
 
 const RTM_GETROUTE = 26;
 const RTA_DST = 1;

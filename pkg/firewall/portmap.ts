@@ -2,7 +2,7 @@
 // per-family description of the mappings, and the names that tie rules to an
 // attachment (the iptables chain hash, the nftables comment).
 import { sha256, sha512 } from '../hash/index.js';
-import { formatIP, type IP, type IPNet } from '../ip/addr.js';
+import { formatIP, type IP, type IPNet } from '../ipaddr/index.js';
 import { run } from '../exec/index.js';
 import type { Family } from './backend.js';
 

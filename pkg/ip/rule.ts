@@ -1,6 +1,6 @@
 // Policy routing rules over rtnetlink (what `ip rule add|del|show` send): the
 // source-based rules of sbr, `from <ip>/<len> lookup <table>`.
-import { formatIP, type IP, type IPNet } from './addr.js';
+import { formatIP, type IP, type IPNet } from '../ipaddr/index.js';
 import { Attrs, encodeAttrs, NetlinkError, NLM_F_CREATE, NLM_F_EXCL, Rtnl, type Attr } from './netlink.js';
 import { concat, copy, view } from '../bytes/index.js';
 

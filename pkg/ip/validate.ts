@@ -1,9 +1,10 @@
 // CHECK helpers shared by interface plugins: are the addresses and routes of a
 // prevResult present on the container interface (the reference's
 // ValidateExpectedInterfaceIPs / ValidateExpectedRoute)?
-import { contains, formatCIDR, ipEqual, parseCIDR, parseIP } from './addr.js';
+import { contains, formatCIDR, ipEqual, parseCIDR, parseIP } from '../ipaddr/index.js';
 import type { Rtnl } from './netlink.js';
-import { addrList, routeList } from './route.js';
+import { routeList } from './route.js';
+import { addrList } from './addr.js';
 import type { IPConfig, Route } from '../types/result.js';
 
 /** Fails unless every IP of `ips` for interface `ifIndex` (result index) is on link `index`. */

@@ -1,10 +1,11 @@
 // Applying an IPAM result to an interface inside the container namespace
 // (the reference's ipam.ConfigureIface, HEAD behaviour): addresses, link up,
 // IPv6 settling, routes with priority/table/scope.
-import { familyOf, formatCIDR, formatIP, parseCIDR, parseIP, type IP } from '../ip/addr.js';
+import { familyOf, formatCIDR, formatIP, parseCIDR, parseIP, type IP } from '../ipaddr/index.js';
 import { IF_OPER_UP, linkByName, linkSet } from '../ip/link.js';
 import { NetlinkError, Rtnl } from '../ip/netlink.js';
-import { addrAdd, addrList, IFA_F_DADFAILED, IFA_F_TENTATIVE, routeAdd } from '../ip/route.js';
+import { routeAdd } from '../ip/route.js';
+import { addrAdd, addrList, IFA_F_DADFAILED, IFA_F_TENTATIVE } from '../ip/addr.js';
 import { readSysctl, writeSysctl, type NetNS } from '../ns/index.js';
 import type { Result } from '../types/result.js';
 

@@ -10,7 +10,8 @@
 // sent), and the server kept the address until the lease ran out.
 import { NetlinkError, Rtnl } from '../ip/netlink.js';
 import { linkByName, linkDel } from '../ip/link.js';
-import { addrDel, addrList, RT_SCOPE_LINK } from '../ip/route.js';
+import { RT_SCOPE_LINK } from '../ip/route.js';
+import { addrDel, addrList } from '../ip/addr.js';
 import { NetNSNotFoundError, withNetns } from '../ns/index.js';
 import { startCommand, type DelegateCall, type Pending } from './exec.js';
 import { netnsBlind } from './kinds.js';

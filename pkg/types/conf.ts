@@ -11,7 +11,7 @@
 // test/unit/conf-oracle.test.ts holds it to.
 import type { Static, TSchema } from '@sinclair/typebox';
 import { text } from '../bytes/index.js';
-import { parseCIDR, parseIP } from '../ip/addr.js';
+import { parseCIDR, parseIP } from '../ipaddr/index.js';
 import { CniError, ErrCode, invalidConfig } from './error.js';
 import { parseResult, type Result } from './result.js';
 

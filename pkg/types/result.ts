@@ -1,7 +1,7 @@
 // Results of every spec version and the conversions between them (SPEC.md
 // "Success"; libcni's convert rules). Inside the suite a result is always the
 // 1.1.0 shape; pkg/skel converts it to the configuration's cniVersion on output.
-import { familyOf, parseCIDR, parseIP } from '../ip/addr.js';
+import { familyOf, parseCIDR, parseIP } from '../ipaddr/index.js';
 import { CniError, ErrCode } from './error.js';
 import { ALL_VERSIONS, CURRENT_VERSION, compareVersions, isLegacyResultVersion } from './version.js';
 

@@ -2,11 +2,11 @@
 // pair, with optional IPAM, gateway, masquerading, VLANs and MAC spoof check
 // (reference §2.1, with its known bugs fixed: full rollback, vlan_filtering on
 // existing bridges, CHECK of L2-only networks, masquerade teardown without netns).
-import { addToIP, formatIP, networkOf, parseCIDR, type IPNet } from '../../pkg/ip/addr.js';
+import { addToIP, formatIP, networkOf, parseCIDR, type IPNet } from '../../pkg/ipaddr/index.js';
 import { enableForwardFor } from '../../pkg/ip/forward.js';
 import { IF_OPER_UP, linkByIndex, linkByName, linkDelByName, linkSet, type Link } from '../../pkg/ip/link.js';
 import { Rtnl } from '../../pkg/ip/netlink.js';
-import { addrDel } from '../../pkg/ip/route.js';
+import { addrDel } from '../../pkg/ip/addr.js';
 import { validateExpectedIPs, validateExpectedRoutes } from '../../pkg/ip/validate.js';
 import { setupVeth } from '../../pkg/ip/veth.js';
 import { checkAlongsideIPAM, chooseDNS, configureIface, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamRunsEarly, ipamType, startIPAMAdd, validAttachments, type DelegateCall } from '../../pkg/ipam/index.js';

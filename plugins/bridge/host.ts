@@ -1,6 +1,6 @@
 // The host side of a bridge attachment: the bridge itself, its VLAN filtering,
 // the port settings of the host veth, and the gateway address.
-import { formatCIDR, ipEqual, overlaps, type IPNet } from '../../pkg/ip/addr.js';
+import { formatCIDR, ipEqual, overlaps, type IPNet } from '../../pkg/ipaddr/index.js';
 import {
   bridgePortSet,
   bridgeVlanAdd,
@@ -16,7 +16,7 @@ import {
   type Link,
 } from '../../pkg/ip/link.js';
 import { NetlinkError, type Rtnl } from '../../pkg/ip/netlink.js';
-import { addrAdd, addrDel, addrList } from '../../pkg/ip/route.js';
+import { addrAdd, addrDel, addrList } from '../../pkg/ip/addr.js';
 import { setupVeth } from '../../pkg/ip/veth.js';
 import { readSysctl, writeSysctl, type NetNS } from '../../pkg/ns/index.js';
 import type { BridgeConf } from './conf.js';

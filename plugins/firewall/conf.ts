@@ -2,7 +2,7 @@
 // container IPs and bridge taken from prevResult, and DEL's lenient reading,
 // which needs only what finds ADD's rules (backend, zone, IPs).
 import type { Static } from '@sinclair/typebox';
-import { parseCIDR, type IP } from '../../pkg/ip/addr.js';
+import { parseCIDR, type IP } from '../../pkg/ipaddr/index.js';
 import { DEFAULT_ADMIN_CHAIN, type IsolationPolicy } from '../../pkg/firewall/forward-iptables.js';
 import { text } from '../../pkg/bytes/index.js';
 import { foldKeys, prevResultOf, validate, type JSONSchema } from '../../pkg/types/conf.js';

@@ -20,8 +20,8 @@ import {
   type FilterUpdate,
   type ForwardSpec,
 } from '../../pkg/firewall/forward-iptables.js';
-import type { SavedTable } from '../../pkg/firewall/portmap_iptables.js';
-import { parseCIDR, type IP } from '../../pkg/ip/addr.js';
+import type { SavedTable } from '../../pkg/firewall/iptables-save.js';
+import { parseCIDR, type IP } from '../../pkg/ipaddr/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { CniError, ErrCode, wrapError } from '../../pkg/types/error.js';
 import type { Result } from '../../pkg/types/result.js';

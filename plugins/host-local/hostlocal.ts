@@ -1,6 +1,6 @@
 // host-local: hands out addresses from configured ranges and records them as
 // files under dataDir (reference §2.7). No netns involved: CNI_NETNS is unused.
-import { parseIP } from '../../pkg/ip/addr.js';
+import { parseIP } from '../../pkg/ipaddr/index.js';
 import { allocateAll, loadHostLocalConf, loadHostLocalDelConf, readResolvConf, reservationKey, Store } from '../../pkg/ipam/hostlocal/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { CniError, ErrCode, wrapError } from '../../pkg/types/error.js';

@@ -1,10 +1,10 @@
 // loopback: brings `lo` up in the container (ADD), down again (DEL), and
 // verifies it is up (CHECK). The interface name is always `lo`, whatever
 // CNI_IFNAME says, as in the reference.
-import { formatCIDR, ipEqual, parseIP } from '../../pkg/ip/addr.js';
+import { formatCIDR, ipEqual, parseIP } from '../../pkg/ipaddr/index.js';
 import { IFF_UP, linkByName, linkSet } from '../../pkg/ip/link.js';
 import { Rtnl } from '../../pkg/ip/netlink.js';
-import { addrList } from '../../pkg/ip/route.js';
+import { addrList } from '../../pkg/ip/addr.js';
 import { NetNSNotFoundError, withNetns } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { loadConf, prevResultOf } from '../../pkg/types/conf.js';

@@ -2,7 +2,7 @@
 // (keys in any case: containerd sends `HostPort`), cross-field checks, and the
 // per-family description of what to program.
 import type { Static } from '@sinclair/typebox';
-import { parseCIDR, parseIP, type IP } from '../../pkg/ip/addr.js';
+import { parseCIDR, parseIP, type IP } from '../../pkg/ipaddr/index.js';
 import type { Backend, Family } from '../../pkg/firewall/backend.js';
 import type { PortmapSpec, PortMapping, Protocol } from '../../pkg/firewall/portmap.js';
 import { invalidConfig } from '../../pkg/types/error.js';

@@ -4,8 +4,8 @@
 import { chooseBackend, iptablesUsable, type Backend, type Family } from '../../pkg/firewall/backend.js';
 import { enableLocalnetRouting } from '../../pkg/firewall/localnet.js';
 import { deleteUDPConntrack, type PortmapSpec } from '../../pkg/firewall/portmap.js';
-import { checkIptables, gcIptables, setupIptables, teardownIptables } from '../../pkg/firewall/portmap_iptables.js';
-import { checkNftables, gcNftables, setupNftables, teardownNftables } from '../../pkg/firewall/portmap_nftables.js';
+import { checkIptables, gcIptables, setupIptables, teardownIptables } from '../../pkg/firewall/portmap-iptables.js';
+import { checkNftables, gcNftables, setupNftables, teardownNftables } from '../../pkg/firewall/portmap-nftables.js';
 import { NetNS } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';

@@ -1,11 +1,12 @@
 // ptp: a veth pair per container, routed (not bridged) by the host: the
 // container reaches everything through its gateway, which lives as a /32
 // (/128) on the host end; the host routes the container IP to the veth (§2.2).
-import { networkOf, parseCIDR, parseIP } from '../../pkg/ip/addr.js';
+import { networkOf, parseCIDR, parseIP } from '../../pkg/ipaddr/index.js';
 import { enableForwardFor } from '../../pkg/ip/forward.js';
 import { linkByIndex, linkByName, linkDelByName } from '../../pkg/ip/link.js';
 import { NetlinkError, Rtnl } from '../../pkg/ip/netlink.js';
-import { addrAdd, IFA_F_NODAD, routeAdd, routeDel, RT_SCOPE_HOST, RT_SCOPE_LINK } from '../../pkg/ip/route.js';
+import { routeAdd, routeDel, RT_SCOPE_HOST, RT_SCOPE_LINK } from '../../pkg/ip/route.js';
+import { addrAdd, IFA_F_NODAD } from '../../pkg/ip/addr.js';
 import { validateExpectedIPs, validateExpectedRoutes } from '../../pkg/ip/validate.js';
 import { setupVeth } from '../../pkg/ip/veth.js';
 import { checkAlongsideIPAM, chooseDNS, configureIface, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamRunsEarly, startIPAMAdd, validAttachments, type DelegateCall } from '../../pkg/ipam/index.js';

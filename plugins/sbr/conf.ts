@@ -1,7 +1,7 @@
 // sbr's configuration (more-plugins.md §8.1-8.2): an optional fixed `table`,
 // and the prevResult IPs that belong to CNI_IFNAME.
 import type { Static } from '@sinclair/typebox';
-import { parseCIDR, parseIP, type IP, type IPNet } from '../../pkg/ip/addr.js';
+import { parseCIDR, parseIP, type IP, type IPNet } from '../../pkg/ipaddr/index.js';
 import { parseConfJSON, prevResultOf, validate } from '../../pkg/types/conf.js';
 import type { Result } from '../../pkg/types/result.js';
 import { SbrSchema } from './schema.js';

@@ -3,10 +3,11 @@
 // interface's routes moved from main into that table (the first tables from 100
 // no rule uses), or, with `table`, only the rule. The netns file is flocked as
 // the reference does, so our runs and Go's on one namespace are serialised.
-import { bitLen, contains, formatIP, ipEqual, type IP, type IPNet } from '../../pkg/ip/addr.js';
+import { bitLen, contains, formatIP, ipEqual, type IP, type IPNet } from '../../pkg/ipaddr/index.js';
 import { linkByName, type Link } from '../../pkg/ip/link.js';
 import { NetlinkError, Rtnl } from '../../pkg/ip/netlink.js';
-import { addrList, routeAdd, routeDel, routeList, RT_TABLE_LOCAL, RT_TABLE_MAIN, type RouteSpec } from '../../pkg/ip/route.js';
+import { routeAdd, routeDel, routeList, RT_TABLE_LOCAL, RT_TABLE_MAIN, type RouteSpec } from '../../pkg/ip/route.js';
+import { addrList } from '../../pkg/ip/addr.js';
 import { FR_ACT_TO_TBL, ruleAdd, ruleDel, ruleList, type Rule } from '../../pkg/ip/rule.js';
 import { native } from '../../pkg/native/index.js';
 import { NetNSNotFoundError, withNetns, type NetNS } from '../../pkg/ns/index.js';

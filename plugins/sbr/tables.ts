@@ -1,6 +1,6 @@
 // Which table each address gets and which routes move there (more-plugins.md
 // §8.2): pure decisions, kept apart from the netlink calls that carry them out.
-import { contains, type IPNet } from '../../pkg/ip/addr.js';
+import { contains, type IPNet } from '../../pkg/ipaddr/index.js';
 import type { RouteSpec } from '../../pkg/ip/route.js';
 
 /** sbr's tables start here, as the reference's. */

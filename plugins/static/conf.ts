@@ -1,7 +1,7 @@
 // static configuration (reference v1.9.1, more-plugins §5): addresses from
 // `ipam.addresses`, CNI_ARGS `IP`/`GATEWAY`, `args.cni.ips` and
 // `runtimeConfig.ips`, merged in the order the reference code merges them.
-import { contains, parseCIDR, parseIP, type IP, type IPNet } from '../../pkg/ip/addr.js';
+import { contains, parseCIDR, parseIP, type IP, type IPNet } from '../../pkg/ipaddr/index.js';
 import { loadArgs } from '../../pkg/types/args.js';
 import { loadConf } from '../../pkg/types/conf.js';
 import { CniError, ErrCode, invalidConfig } from '../../pkg/types/error.js';

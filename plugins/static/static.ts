@@ -1,6 +1,6 @@
 // static: hands out the addresses, routes and DNS of its configuration (and of
 // CNI_ARGS, args, runtimeConfig). No state, no kernel: DEL has nothing to undo.
-import { formatCIDR, formatIP, ipEqual, parseCIDR, parseIP } from '../../pkg/ip/addr.js';
+import { formatCIDR, formatIP, ipEqual, parseCIDR, parseIP } from '../../pkg/ipaddr/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
 import { CniError, ErrCode } from '../../pkg/types/error.js';

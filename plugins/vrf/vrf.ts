@@ -3,10 +3,11 @@
 // cycle the link: IPv4 routes through it and IPv6 addresses go, so its global
 // IPv6 addresses are restored and its main-table routes moved into the VRF's
 // table. A failed ADD undoes all of it; the last DEL of a VRF deletes it.
-import { formatCIDR, formatIP, ipEqual } from '../../pkg/ip/addr.js';
+import { formatCIDR, formatIP, ipEqual } from '../../pkg/ipaddr/index.js';
 import { linkByIndex, linkByName, linkDel, linkDelByName, linkSet, type Link } from '../../pkg/ip/link.js';
 import { NetlinkError, Rtnl } from '../../pkg/ip/netlink.js';
-import { addrAdd, addrList, IFA_F_NODAD, routeAdd, routeList, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, type AddrInfo, type RouteSpec } from '../../pkg/ip/route.js';
+import { routeAdd, routeList, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, type RouteSpec } from '../../pkg/ip/route.js';
+import { addrAdd, addrList, IFA_F_NODAD, type AddrInfo } from '../../pkg/ip/addr.js';
 import { freeVRFTable, slavesOf, vrfAdd, vrfTable } from '../../pkg/ip/vrf.js';
 import { failpoint } from '../../pkg/ipam/index.js';
 import { NetNSNotFoundError, withNetns } from '../../pkg/ns/index.js';

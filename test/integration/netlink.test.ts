@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseCIDR, parseIP, type IP, type IPNet } from '../../pkg/ip/addr.js';
+import { parseCIDR, parseIP, type IP, type IPNet } from '../../pkg/ipaddr/index.js';
 import {
   bridgePortGet,
   bridgePortSet,
@@ -24,7 +24,8 @@ import {
   linkSet,
 } from '../../pkg/ip/link.js';
 import { NetlinkError, Rtnl } from '../../pkg/ip/netlink.js';
-import { addrAdd, addrDel, addrList, IFA_F_NODAD, IFA_F_PERMANENT, routeAdd, routeDel, routeList, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from '../../pkg/ip/route.js';
+import { routeAdd, routeDel, routeList, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from '../../pkg/ip/route.js';
+import { addrAdd, addrDel, addrList, IFA_F_NODAD, IFA_F_PERMANENT } from '../../pkg/ip/addr.js';
 import { NetNS, NetNSNotFoundError, NotNetNSError, readSysctl, withNetns, writeSysctl } from '../../pkg/ns/index.js';
 import { createNetns, ipJSON, isRoot, ROOT, type TestNetns } from '../helpers/index.js';
 

@@ -1,4 +1,4 @@
-// pkg/ip/addr: IP text forms as Go's net package reads and writes them (so result
+// pkg/ipaddr: IP text forms as Go's net package reads and writes them (so result
 // JSON and host-local file names match the reference byte for byte), and prefix math.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -20,7 +20,7 @@ import {
   parseIP,
   prefixFromMask,
   type IP,
-} from '../../pkg/ip/addr.js';
+} from '../../pkg/ipaddr/index.js';
 
 const ip = (s: string): IP => {
   const v = parseIP(s);

@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { Kind, type TSchema } from '@sinclair/typebox';
 import { Errors } from '@sinclair/typebox/errors';
 import { Check, Default } from '@sinclair/typebox/value';
-import { parseCIDR, parseIP } from '../../pkg/ip/addr.js';
+import { parseCIDR, parseIP } from '../../pkg/ipaddr/index.js';
 import { dropNulls, foldKeys, jsonPath, validate, type JSONSchema } from '../../pkg/types/conf.js';
 import { CniError, invalidConfig } from '../../pkg/types/error.js';
 

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { deleteRulesScript, forwardAddScript, forwardCheck, ipRules, isolationDelScript, missingRules, type ForwardSpec } from '../../pkg/firewall/forward-iptables.js';
-import { parseSave } from '../../pkg/firewall/portmap_iptables.js';
-import { parseIP } from '../../pkg/ip/addr.js';
+import { parseSave } from '../../pkg/firewall/iptables-save.js';
+import { parseIP } from '../../pkg/ipaddr/index.js';
 import { CniError } from '../../pkg/types/error.js';
 import { loadFirewallConf, loadFirewallDelConf } from '../../plugins/firewall/conf.js';
 

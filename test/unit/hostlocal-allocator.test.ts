@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { parseIP } from '../../pkg/ip/addr.js';
+import { parseIP } from '../../pkg/ipaddr/index.js';
 import { allocateAll, allocateFromSet, candidates, loadHostLocalConf, Store, type RangeSet } from '../../pkg/ipam/hostlocal/index.js';
 import { CniError } from '../../pkg/types/error.js';
 import { Undo } from '../../pkg/undo/index.js';

@@ -2,7 +2,7 @@
 // with its JSON path (code 7), requested addresses from their three sources.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatIP } from '../../pkg/ip/addr.js';
+import { formatIP } from '../../pkg/ipaddr/index.js';
 import { loadHostLocalConf, rangeSetString } from '../../pkg/ipam/hostlocal/index.js';
 import { CniError, ErrCode } from '../../pkg/types/error.js';
 

@@ -1,6 +1,7 @@
 // The architecture rules of STYLE.md that a reader can check mechanically:
 // a plugin imports pkg/*, never another plugin; only pkg/skel writes stdout;
-// pkg/ip is the only code that speaks netlink.
+// pkg/ip is the only code that speaks netlink; pkg/ folders import only folders
+// below them (PKG_LAYERS), and no module imports itself through others.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,7 +20,46 @@ function imports(file: string): string[] {
   return [...fs.readFileSync(file, 'utf8').matchAll(importRe)].map((m) => m[1]);
 }
 
+/**
+ * pkg/ folders from the bottom up: a folder imports only folders listed before
+ * it (or none). A new folder gets its place here.
+ */
+const PKG_LAYERS = ['bytes', 'hash', 'time', 'native', 'ipaddr', 'types', 'undo', 'ns', 'skel', 'exec', 'gob', 'ip', 'firewall', 'ipam', 'dhcp', 'libcni'];
+
+/** Resolved relative imports of a file, as repository paths of .ts files. */
+function localImports(file: string): string[] {
+  return imports(file)
+    .filter((s) => s.startsWith('.'))
+    .map((s) => path.relative(ROOT, path.resolve(path.dirname(file), s)).replace(/\.js$/, '.ts'));
+}
+
 describe('layout', () => {
+  it('pkg/ folders import only folders below them (no import back up a floor)', () => {
+    for (const file of sources('pkg')) {
+      const own = path.relative(path.join(ROOT, 'pkg'), file).split(path.sep)[0];
+      assert.ok(PKG_LAYERS.includes(own), `pkg/${own} has no place in PKG_LAYERS`);
+      for (const target of localImports(file)) {
+        const [, folder] = target.split(path.sep);
+        if (folder === own) continue;
+        assert.ok(PKG_LAYERS.indexOf(folder) < PKG_LAYERS.indexOf(own), `${path.relative(ROOT, file)} imports ${target}: pkg/${folder} is not below pkg/${own}`);
+      }
+    }
+  });
+
+  it('no module imports itself through others (no import cycle)', () => {
+    const files = [...sources('pkg'), ...sources('plugins'), ...sources('cmd')].map((f) => path.relative(ROOT, f));
+    const edges = new Map(files.map((f) => [f, localImports(path.join(ROOT, f))]));
+    const state = new Map<string, 'open' | 'done'>();
+    const visit = (f: string, trail: string[]): void => {
+      if (state.get(f) === 'done') return;
+      assert.notEqual(state.get(f), 'open', `import cycle: ${[...trail.slice(trail.indexOf(f)), f].join(' -> ')}`);
+      state.set(f, 'open');
+      for (const t of edges.get(f) ?? []) visit(t, [...trail, f]);
+      state.set(f, 'done');
+    };
+    for (const f of files) visit(f, []);
+  });
+
   it('a plugin imports pkg/* and its own files, never another plugin or cmd/', () => {
     for (const file of sources('plugins')) {
       const own = path.relative(path.join(ROOT, 'plugins'), file).split(path.sep)[0];

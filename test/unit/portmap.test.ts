@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { dnatChainName, nftComment, type PortmapSpec } from '../../pkg/firewall/portmap.js';
-import { dnatChainRules, entryRules, iptablesAddScript, iptablesCheck, iptablesDelScript, iptablesGCScript, markText, parseSave } from '../../pkg/firewall/portmap_iptables.js';
-import { nftAddStatements, nftDelStatements, nftGCStatements } from '../../pkg/firewall/portmap_nftables.js';
+import { parseSave } from '../../pkg/firewall/iptables-save.js';
+import { dnatChainRules, entryRules, iptablesAddScript, iptablesCheck, iptablesDelScript, iptablesGCScript, markText } from '../../pkg/firewall/portmap-iptables.js';
+import { nftAddStatements, nftDelStatements, nftGCStatements } from '../../pkg/firewall/portmap-nftables.js';
 import { containerAddresses, loadPortmapConf, loadPortmapDelConf, specsFor } from '../../plugins/portmap/conf.js';
 import { CniError } from '../../pkg/types/error.js';
 

@@ -2,7 +2,7 @@
 // which routes serve an address; and the configuration's checks.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseCIDR, parseIP } from '../../pkg/ip/addr.js';
+import { parseCIDR, parseIP } from '../../pkg/ipaddr/index.js';
 import type { RouteSpec } from '../../pkg/ip/route.js';
 import { CniError } from '../../pkg/types/error.js';
 import { ipConfigs, loadSbrConf, loadSbrConfForDel } from '../../plugins/sbr/conf.js';

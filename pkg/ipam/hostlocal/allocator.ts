@@ -1,7 +1,7 @@
 // The allocator (reference §2.7, backend/allocator): one address per range set,
 // a requested address when one falls in the set, else the next free address
 // after `last_reserved_ip.<i>` in the reference's round-robin order.
-import { formatIP, ipToBigInt, parseIP, type IP } from '../../ip/addr.js';
+import { formatIP, ipToBigInt, parseIP, type IP } from '../../ipaddr/index.js';
 import { CniError, ErrCode } from '../../types/error.js';
 import type { IPConfig } from '../../types/result.js';
 import type { Undo } from '../../undo/index.js';

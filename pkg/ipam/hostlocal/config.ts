@@ -2,7 +2,7 @@
 // single-range shorthand, `runtimeConfig.ipRanges` / `ips`, `args.cni.ips` and
 // CNI_ARGS `IP=`. Validated once; every error is code 7 naming the JSON path.
 import type { Static } from '@sinclair/typebox';
-import { ipToBigInt, lastOf, networkOf, parseCIDR, parseIP, formatIP, type IP } from '../../ip/addr.js';
+import { ipToBigInt, lastOf, networkOf, parseCIDR, parseIP, formatIP, type IP } from '../../ipaddr/index.js';
 import { loadArgs } from '../../types/args.js';
 import { loadConf } from '../../types/conf.js';
 import { CniError, ErrCode, invalidConfig } from '../../types/error.js';

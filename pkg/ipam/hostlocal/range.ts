@@ -1,7 +1,7 @@
 // Ranges and range sets of host-local (reference §2.7): one address is handed
 // out per range set; a set is a list of same-family ranges tried in order.
 // Addresses are bigints here so that iterating a /16 or a /64 is plain arithmetic.
-import { bigIntToIP, formatIP, ipToBigInt, type IP } from '../../ip/addr.js';
+import { bigIntToIP, formatIP, ipToBigInt, type IP } from '../../ipaddr/index.js';
 
 /** One canonical range: bounds are inclusive, everything already validated. */
 export interface Range {

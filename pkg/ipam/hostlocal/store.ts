@@ -22,7 +22,7 @@
 // `.cni-ts-index` directory once no network has one): nothing is left behind.
 import { closeSync, constants, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseIP, type IP } from '../../ip/addr.js';
+import { parseIP, type IP } from '../../ipaddr/index.js';
 import { native } from '../../native/index.js';
 import { sleepSync } from '../../time/index.js';
 import { errnoCode } from '../../types/error.js';

@@ -6,7 +6,7 @@
 //   rule that the next ADD rewrites;
 // - rules carry `<containerID> <network>` so DEL/GC of one network leaves others alone.
 // One `nft -f` per ADD/DEL covers both families; DEL/CHECK/GC read with `nft -j list`.
-import { formatIP } from '../ip/addr.js';
+import { formatIP } from '../ipaddr/index.js';
 import { nftApply, nftListJSON, type Family } from './backend.js';
 import { localnetGuardNft } from './localnet.js';
 import { hostPortText, nftComment, nftNetworkTag, type PortmapSpec } from './portmap.js';

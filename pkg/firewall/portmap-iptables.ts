@@ -3,8 +3,9 @@
 // Rules are written in iptables-save's canonical form: CHECK and DEL compare and
 // delete by exact text. Each ADD/DEL is one iptables-save read and at most one
 // iptables-restore --noflush write per family (the reference runs one process per rule).
-import { formatIP, networkOf, type IP, type IPNet } from '../ip/addr.js';
+import { formatIP, networkOf, type IP, type IPNet } from '../ipaddr/index.js';
 import { iptablesRestore, iptablesSave, type Family } from './backend.js';
+import { parseSave, ruleTarget, type SavedTable } from './iptables-save.js';
 import { localnetGuardIptables } from './localnet.js';
 import { dnatChainName, hostPortText, legacySnatChainName, portsByProtocol, type PortmapSpec } from './portmap.js';
 
@@ -13,30 +14,6 @@ export const HOSTPORT_SETMARK = 'CNI-HOSTPORT-SETMARK';
 export const HOSTPORT_MASQ = 'CNI-HOSTPORT-MASQ';
 /** iptables multiport takes at most 15 ports per rule. */
 const MULTIPORT_MAX = 15;
-
-/** One table of iptables-save output. */
-export interface SavedTable {
-  chains: Set<string>;
-  /** Rule lines as printed (`-A CHAIN ...`), in order. */
-  rules: Array<{ chain: string; text: string }>;
-}
-
-/** Parses the first `*table` section of iptables-save output (empty when the table does not exist). */
-export function parseSave(text: string): SavedTable {
-  const out: SavedTable = { chains: new Set(), rules: [] };
-  for (const line of text.split('\n')) {
-    if (line.startsWith(':')) out.chains.add(line.slice(1).split(' ')[0]);
-    else if (line.startsWith('-A ')) out.rules.push({ chain: line.split(' ')[1], text: line });
-    else if (line === 'COMMIT') break;
-  }
-  return out;
-}
-
-/** The jump target of a saved rule (`-j X`), or undefined. */
-export function ruleTarget(text: string): string | undefined {
-  const all = [...text.matchAll(/ -j (\S+)/g)];
-  return all.length ? all[all.length - 1][1] : undefined;
-}
 
 /** `0x2000/0x2000` for bit 13. */
 export function markText(bit: number): string {
