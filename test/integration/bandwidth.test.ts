@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cniPath, hostLocalReservations, ipamDirs, ping } from '../fixtures/bridge-env.js';
+import { cniPath, hostLocalReservations, ipamDirs, ping } from '../helpers/bridge-env.js';
 import { createNetns, execPlugin, haveRef, ipJSON, isRoot, REF_BIN, ROOT, SPEC_VERSIONS, uniq, type TestNetns } from '../helpers/index.js';
 
 const skip = !isRoot && 'needs root';

@@ -20,7 +20,7 @@ import {
   nftRuleset,
   ping,
   routes,
-} from '../fixtures/bridge-env.js';
+} from '../helpers/bridge-env.js';
 
 const skip = !isRoot && 'needs root';
 const legacy = (v: string) => v === '0.1.0' || v === '0.2.0';

@@ -17,7 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BIN, createNetns, execPlugin, ipJSON, isRoot, REF_BIN, SPEC_VERSIONS, uniq, type TestNetns } from '../helpers/index.js';
-import { addrs, link, ping } from '../fixtures/bridge-env.js';
+import { addrs, link, ping } from '../helpers/bridge-env.js';
 
 const haveDnsmasq = spawnSync('sh', ['-c', 'command -v dnsmasq']).status === 0;
 const haveRefDHCP = fs.existsSync(path.join(REF_BIN, 'dhcp'));

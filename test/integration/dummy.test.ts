@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createNetns, execPlugin, kernelCanAddLink, ipJSON, isRoot, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
-import { addrs, cniPath, hostLocalReservations, ipamDirs, link, routes } from '../fixtures/bridge-env.js';
+import { addrs, cniPath, hostLocalReservations, ipamDirs, link, routes } from '../helpers/bridge-env.js';
 
 const hasDummy = isRoot && kernelCanAddLink('sdvprobe', ['type', 'dummy']);
 // Inside the test VM (CNI_TS_VM=1) these must run: a missing dummy fails them there.

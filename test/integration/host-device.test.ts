@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createNetns, execPlugin, ipJSON, isRoot, REF_BIN, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
-import { addrs, cniPath, fakeReservations, fakeScript, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirs, link, ping, routes } from '../fixtures/bridge-env.js';
+import { addrs, cniPath, fakeReservations, fakeScript, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirs, link, ping, routes } from '../helpers/bridge-env.js';
 
 const skip = !isRoot && 'needs root';
 const REF = `${REF_BIN}/host-device`;

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BIN, createNetns, isRoot, REF_BIN, type ExecResult, type TestNetns } from '../helpers/index.js';
-import { addrs, haveRefHostLocal, hostLocalReservations } from '../fixtures/bridge-env.js';
+import { addrs, haveRefHostLocal, hostLocalReservations } from '../helpers/bridge-env.js';
 
 const haveStrace = spawnSync('strace', ['-V']).status === 0;
 const skip = (!isRoot && 'needs root') || (!fs.existsSync(path.join(BIN, 'host-local')) && 'bin/ not built') || (!haveStrace && 'strace missing');

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createNetns, execPlugin, ipJSON, isRoot, kernelCanAddSublink, REF_BIN, type TestNetns } from '../helpers/index.js';
-import { addrs, cniPath, fakeReservations, fakeScript, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirs, link, ping, routes } from '../fixtures/bridge-env.js';
+import { addrs, cniPath, fakeReservations, fakeScript, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirs, link, ping, routes } from '../helpers/bridge-env.js';
 
 // Inside the test VM (CNI_TS_VM=1) these tests must run: a missing ipvlan fails them there.
 const skip = (!isRoot && 'needs root') || (!process.env.CNI_TS_VM && !kernelCanAddSublink('ipvprobe', ['type', 'ipvlan', 'mode', 'l2']) && 'kernel lacks ipvlan (CONFIG_IPVLAN): run make test-vm');

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createNetns, execPlugin, isRoot, REF_VERSIONS, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
-import { addrs, cniPath, fakeReservations, fakeScript, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirs, link, links, masqRules, ping, routes } from '../fixtures/bridge-env.js';
+import { addrs, cniPath, fakeReservations, fakeScript, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirs, link, links, masqRules, ping, routes } from '../helpers/bridge-env.js';
 
 const skip = !isRoot && 'needs root';
 const legacy = (v: string) => v === '0.1.0' || v === '0.2.0';

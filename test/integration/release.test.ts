@@ -14,7 +14,7 @@ import { validate } from '../../pkg/types/conf.js';
 import { CniError } from '../../pkg/types/error.js';
 import { buildInfo } from '../../scripts/buildinfo.js';
 import { createNetns, execPlugin, ipJSON, isRoot, REF_BIN, ROOT, uniq, type TestNetns } from '../helpers/index.js';
-import { addrs, hostLocalReservations, link } from '../fixtures/bridge-env.js';
+import { addrs, hostLocalReservations, link } from '../helpers/bridge-env.js';
 
 const stamp = buildInfo(ROOT);
 const TARBALL = `cni-plugins-linux-amd64-${stamp.version}.tgz`;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { BIN, createNetns, execPlugin, ipJSON, isRoot, REF_BIN, REF_VERSIONS, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
-import { addrs, link, ping, routes } from '../fixtures/bridge-env.js';
+import { addrs, link, ping, routes } from '../helpers/bridge-env.js';
 import * as fs from 'node:fs';
 
 const REF = `${REF_BIN}/static`;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createNetns, execPlugin, ipJSON, isRoot, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
-import { addrs, cniPath, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirs, link, routes } from '../fixtures/bridge-env.js';
+import { addrs, cniPath, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirs, link, routes } from '../helpers/bridge-env.js';
 
 const skip = !isRoot && 'needs root';
 const hasCheck = (v: string) => !['0.1.0', '0.2.0', '0.3.0', '0.3.1'].includes(v);

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BIN, execPlugin, haveRef, isRoot, REF_BIN } from '../helpers/index.js';
-import { kernelHasVlanFiltering } from '../fixtures/bridge-env.js';
+import { kernelHasVlanFiltering } from '../helpers/bridge-env.js';
 import { createWorld, mutate, PLUGINS, rng, run, snapshot, STACK, startDHCPDaemon, withoutPointers, type Snapshot, type World } from '../fixtures/teardown.js';
 
 /** The seed of every run: a failure names its trial, which replays with the same seed. */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createNetns, execPlugin, ipJSON, isRoot, kernelCanAddSublink, REF_BIN, type TestNetns } from '../helpers/index.js';
-import { addrs, cniPath, fakeReservations, fakeScript, haveRefHostLocal, hostLocalReservations, ipamDirs, link, ping } from '../fixtures/bridge-env.js';
+import { addrs, cniPath, fakeReservations, fakeScript, haveRefHostLocal, hostLocalReservations, ipamDirs, link, ping } from '../helpers/bridge-env.js';
 
 // Inside the test VM (CNI_TS_VM=1) these tests must run: a missing 8021q fails them there.
 const skip = (!isRoot && 'needs root') || (!process.env.CNI_TS_VM && !kernelCanAddSublink('vlprobe', ['type', 'vlan', 'id', '5']) && 'kernel lacks 802.1Q VLAN support (CONFIG_VLAN_8021Q): run make test-vm');

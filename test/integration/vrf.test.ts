@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { createNetns, execPlugin, kernelCanAddLink, ipJSON, isRoot, REF_BIN, type TestNetns } from '../helpers/index.js';
-import { addrs, link, ping } from '../fixtures/bridge-env.js';
+import { addrs, link, ping } from '../helpers/bridge-env.js';
 
 const REF = `${REF_BIN}/vrf`;
 const haveRef = fs.existsSync(REF);
