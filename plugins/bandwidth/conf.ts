@@ -34,13 +34,6 @@ const MAX_BURST_BYTES = 0xffffffff;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** A copy without null object members: for Go a null leaves an optional field unset. */
-function withoutNulls(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(withoutNulls);
-  if (!isObj(v)) return v;
-  return Object.fromEntries(Object.entries(v).flatMap(([k, x]) => (x === null ? [] : [[k, withoutNulls(x)]])));
-}
-
 function limit(rate: number | undefined, burst: number | undefined, base: string, dir: 'ingress' | 'egress'): Limit | undefined {
   const r = rate ?? 0;
   const b = burst ?? 0;
@@ -61,7 +54,7 @@ function limit(rate: number | undefined, burst: number | undefined, base: string
 export function loadBandwidthConf(stdin: Buffer): BandwidthConf {
   const parsed = parseConfJSON(stdin);
   const topLevel = isObj(parsed) && Object.keys(parsed).some((k) => LIMIT_KEYS.has(k.toLowerCase()));
-  const raw = validate(BandwidthSchema, withoutNulls(parsed));
+  const raw = validate(BandwidthSchema, parsed);
   const entry = topLevel ? raw : raw.runtimeConfig?.bandwidth;
   const base = topLevel ? '' : 'runtimeConfig.bandwidth.';
   return {

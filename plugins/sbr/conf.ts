@@ -21,15 +21,10 @@ export interface IPCfg {
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** `"table": null` means no table, as for Go's *int. */
-function dropNullTable(v: unknown): unknown {
-  if (!isObj(v)) return v;
-  return Object.fromEntries(Object.entries(v).filter(([k, x]) => !(k.toLowerCase() === 'table' && x === null)));
-}
-
 /** Parses and checks stdin (code 7 with the key's path). */
 export function loadSbrConf(stdin: Buffer): SbrConf {
-  const raw = validate(SbrSchema, dropNullTable(parseConfJSON(stdin)));
+  // validate drops JSON nulls: "table": null means no table, as for Go's *int
+  const raw = validate(SbrSchema, parseConfJSON(stdin));
   return { raw, table: raw.table, prev: prevResultOf(raw) };
 }
 
