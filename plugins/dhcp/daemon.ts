@@ -83,6 +83,9 @@ function removeQuietly(path: string): void {
 
 /** Runs the daemon with `flags` until SIGINT/SIGTERM. */
 export async function runDaemon(flags: DaemonFlags): Promise<void> {
+  // The Bun build starts every program with the JIT held back for a short burst of run-once code
+  // (build.ts, BUN_JIT_POLICY); the daemon runs for days, so it gets the normal policy back.
+  (globalThis as { Bun?: { unsafe?: { setJITPolicy?(scale: number): void } } }).Bun?.unsafe?.setJITPolicy?.(1);
   const socketPath = flags.hostprefix + flags.socketpath;
   // not under -hostprefix, like -pidfile: the file is the daemon's own state, not the host's (README)
   if (flags.leasefile && !isAbsolute(flags.leasefile)) throw new Error(`error with lease file "${flags.leasefile}": path not absolute`);
