@@ -81,8 +81,8 @@ export function native(): Native {
 function locate(): string {
   const explicit = process.env.CNI_TS_NATIVE;
   if (explicit) return explicit;
-  const asset = executableAsset('cninative.node');
-  if (asset) return fromAsset(asset);
+  const programs = executablePrograms();
+  if (programs?.asset) return fromAsset(() => programs.asset!('cninative.node'));
   const candidates = [
     process.argv[1] && join(dirname(process.argv[1]), 'cninative.node'),
     process.argv[1] && join(dirname(process.argv[1]), '..', 'build', 'cninative.node'),
@@ -93,17 +93,19 @@ function locate(): string {
 }
 
 /**
- * A file the running single executable carries (Node SEA or Bun): its
- * dispatcher (scripts/sea-main.cjs, scripts/bun-main.cjs) offers them with its
- * programs. Undefined when running from plain bundles.
+ * The running single executable's programs and the files it carries (Node SEA
+ * or Bun): its dispatcher (scripts/sea-main.cjs, scripts/bun-main.js) offers
+ * them. Undefined when running from plain bundles.
  */
-function executableAsset(name: string): Buffer | undefined {
-  const programs = (globalThis as Record<symbol, { asset?(name: string): Buffer | undefined } | undefined>)[Symbol.for('cni-ts.programs')];
-  return programs?.asset?.(name);
+function executablePrograms(): { asset?(name: string): Buffer | undefined } | undefined {
+  return (globalThis as Record<symbol, { asset?(name: string): Buffer | undefined } | undefined>)[Symbol.for('cni-ts.programs')];
 }
 
-function fromAsset(bytes: Buffer): string {
-  const hash = typeof __NATIVE_HASH__ === 'string' ? __NATIVE_HASH__ : sha256(bytes).slice(0, 16);
+/** The addon's bytes are read from the executable only when its cache file is missing (the bundle knows their hash). */
+function fromAsset(read: () => Buffer | undefined): string {
+  let bytes: Buffer | undefined;
+  const load = (): Buffer => (bytes ??= read() ?? missing());
+  const hash = typeof __NATIVE_HASH__ === 'string' ? __NATIVE_HASH__ : sha256(load()).slice(0, 16);
   const file = join(CACHE_DIR, `cninative-${hash}.node`);
   if (existsSync(file)) return file;
   try {
@@ -111,14 +113,14 @@ function fromAsset(bytes: Buffer): string {
     const st = lstatSync(CACHE_DIR);
     if (!st.isDirectory() || st.uid !== process.getuid!() || (st.mode & 0o022) !== 0) throw new Error('unsafe cache dir');
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, bytes, { flag: 'wx', mode: 0o755 });
+    writeFileSync(tmp, load(), { flag: 'wx', mode: 0o755 });
     renameSync(tmp, file);
     return file;
   } catch {
     for (const dir of ['/run', '/dev/shm', tmpdir()]) {
       try {
         const fd = openSync(dir, O_TMPFILE | constants.O_RDWR, 0o700);
-        writeSync(fd, bytes);
+        writeSync(fd, load());
         heldFds.push(fd);
         return `/proc/self/fd/${fd}`;
       } catch {
@@ -127,4 +129,8 @@ function fromAsset(bytes: Buffer): string {
     }
     throw new Error(`cannot materialise native addon (cache ${CACHE_DIR} and O_TMPFILE both failed)`);
   }
+}
+
+function missing(): never {
+  throw new Error('native addon cninative.node: this executable does not carry it');
 }
