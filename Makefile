@@ -2,7 +2,6 @@
 # make build-sea  the same as a Node single executable (postject, trained V8 code caches); make build-bun: Bun --compile
 # make test       unit + integration tests (integration needs root)
 # make bench      start-up and command benchmarks against Debian's Go plugins
-# make bytecode-order  record the Bun build's bytecode layout profiles (scripts/bytecode-order/, kept in the repo)
 # make test-vm    the tests that need kernel features this host lacks (bridge VLAN filtering...), in a qemu VM
 # make install    hard links in $(DESTDIR)$(PREFIX) (default /opt/cni/bin)
 # make release    release-<version>/cni-plugins-linux-amd64-<version>.tgz, .sha256, .sha512 (RELEASE_DIR=... elsewhere)
@@ -13,7 +12,7 @@ TSX = node_modules/.bin/tsx
 # the runtime inside bin/cni-ts: node (a Node SEA) or bun (bun build --compile --bytecode)
 RUNTIME ?= bun
 
-.PHONY: all build build-sea build-bun test test-vm unit integration typecheck bench bytecode-order install clean demo release release-check
+.PHONY: all build build-sea build-bun test test-vm unit integration typecheck bench install clean demo release release-check
 
 all: build
 
@@ -60,10 +59,6 @@ test-vm:
 
 bench: build
 	for f in scripts/bench/*.ts; do $(NODE_ENV_CLEAN) $(TSX) $$f || exit 1; done
-
-bytecode-order: build-bun
-	$(NODE_ENV_CLEAN) $(TSX) scripts/bytecode-order.ts
-	@$(MAKE) --no-print-directory build-bun
 
 demo:
 	bash scripts/demo.sh

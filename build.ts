@@ -11,7 +11,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { buildInfo } from './scripts/buildinfo.js';
-import { PROFILES } from './scripts/bytecode-order.js';
 import { schemaExports } from './scripts/schema-json.js';
 
 const root = path.dirname(new URL(import.meta.url).pathname);
@@ -216,10 +215,7 @@ function bunExe(): void {
   // wall time with the tier-up thresholds scaled up this far). The dhcp daemon,
   // the one long-running program, puts the normal policy back when it starts.
   args.push(`--compile-jit-policy=${BUN_JIT_POLICY}`);
-  // the bytecode the usual calls run, laid out together (scripts/bytecode-order.ts)
-  const orders = PROFILES.map((p) => path.join(root, 'scripts', 'bytecode-order', `${p}.order`)).filter((f) => fs.existsSync(f));
-  if (orders.length) args.push(`--bytecode-order=${orders.map((f) => path.relative(root, f)).join(',')}`);
-  const r = spawnSync(bun, [...args, path.join(root, 'scripts', 'bun-main.js'), '--outfile', tmp], { cwd: root, encoding: 'utf8', env: { ...process.env, BUN_INSTALL_CACHE_DIR: path.join(out, 'bun-cache') } });
+  const r = spawnSync(bun, [...args, path.join(root, 'scripts', 'bun-main.js'), '--outfile', tmp], { encoding: 'utf8', env: { ...process.env, BUN_INSTALL_CACHE_DIR: path.join(out, 'bun-cache') } });
   if (r.status !== 0) throw new Error(`bun build failed: ${r.stderr}${r.stdout}`);
   fs.renameSync(tmp, exe);
   linkPrograms(exe);
