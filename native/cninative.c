@@ -582,6 +582,7 @@ static napi_value init(napi_env env, napi_value exports) {
   cni_packet_init(env, exports);
   cni_unixsock_init(env, exports);
   cni_tun_init(env, exports);
+  cni_nlasync_init(env, exports);
   return exports;
 }
 

@@ -54,4 +54,5 @@ void cni_watch_close(napi_env env, struct cni_watch **list, int fd);
 void cni_packet_init(napi_env env, napi_value exports);   // packet.c: AF_PACKET sockets for dhcp
 void cni_unixsock_init(napi_env env, napi_value exports); // unixsock.c: the dhcp plugin's RPC socket
 void cni_tun_init(napi_env env, napi_value exports);      // tun.c: TUN/TAP devices through /dev/net/tun
+void cni_nlasync_init(napi_env env, napi_value exports);  // nlasync.c: a netlink request sent from a thread of its own
 #endif

@@ -262,6 +262,15 @@ export function linkDel(nl: Rtnl, index: number, what = `failed to delete link $
   nl.request(RTM_DELLINK, 0, ifinfomsg(AF_UNSPEC, index), what);
 }
 
+/**
+ * linkDel with the kernel's part on a thread of its own (destroying a veth keeps the kernel ~20 ms): the
+ * caller goes on and calls wait() (which throws what linkDel would) before it uses `nl` again.
+ */
+export function linkDelStart(nl: Rtnl, index: number, what = `failed to delete link ${index}`): { wait(): void } {
+  const pending = nl.requestStart(RTM_DELLINK, 0, ifinfomsg(AF_UNSPEC, index), what);
+  return { wait: () => void pending.wait() };
+}
+
 /** Deletes the link named `name`; true when it existed. */
 export function linkDelByName(nl: Rtnl, name: string): boolean {
   const l = linkByName(nl, name);

@@ -4,7 +4,7 @@
 // created in, so "which namespace" is decided once, at construction.
 import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
-import { native } from '../native/index.js';
+import { native, type NlSendHandle } from '../native/index.js';
 import { concat, put16, put32, text, u16, u32, i32, utf8, view } from '../bytes/index.js';
 import type { NetNS } from '../ns/index.js';
 
@@ -176,6 +176,18 @@ export interface NlMessage {
 
 let seqCounter = Math.floor(Date.now() / 1000) & 0x7fffffff;
 
+/** One request datagram with the next sequence number. */
+function message(type: number, flags: number, body: Uint8Array): { seq: number; msg: Uint8Array } {
+  const seq = ++seqCounter;
+  const msg = new Uint8Array(16 + body.length);
+  put32(msg, 0, msg.length);
+  put16(msg, 4, type);
+  put16(msg, 6, flags | NLM_F_REQUEST);
+  put32(msg, 8, seq);
+  msg.set(body, 16);
+  return { seq, msg };
+}
+
 /** An rtnetlink socket bound to the namespace it was created in. Close it when done. */
 export class Rtnl {
   private fd: number;
@@ -199,13 +211,7 @@ export class Rtnl {
   }
 
   private send(type: number, flags: number, body: Uint8Array): number {
-    const seq = ++seqCounter;
-    const msg = new Uint8Array(16 + body.length);
-    put32(msg, 0, msg.length);
-    put16(msg, 4, type);
-    put16(msg, 6, flags | NLM_F_REQUEST);
-    put32(msg, 8, seq);
-    msg.set(body, 16);
+    const { seq, msg } = message(type, flags, body);
     native().nlSend(this.fd, msg);
     return seq;
   }
@@ -248,6 +254,25 @@ export class Rtnl {
   request(type: number, flags: number, body: Uint8Array, what: string): NlMessage[] {
     const seq = this.send(type, flags | NLM_F_ACK, body);
     return [...this.receive(seq, what)];
+  }
+
+  /**
+   * request() with the kernel's part on a thread of its own (native/nlasync.c), for a request that keeps
+   * the kernel busy (a veth's destruction): the JS thread goes on until wait(), and the socket is not
+   * used by anything else until then.
+   */
+  requestStart(type: number, flags: number, body: Uint8Array, what: string): { wait(): NlMessage[] } {
+    const { seq, msg } = message(type, flags | NLM_F_ACK, body);
+    let handle: NlSendHandle | undefined = native().nlSendStart(this.fd, msg);
+    return {
+      wait: () => {
+        if (!handle) throw new Error(`${what}: waited for twice`);
+        const h = handle;
+        handle = undefined;
+        native().nlSendWait(h);
+        return [...this.receive(seq, what)];
+      },
+    };
   }
 
   /** Dumps a table, retrying when the kernel says the dump was interrupted (plugins#1121). */

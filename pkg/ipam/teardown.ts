@@ -1,6 +1,8 @@
 // DEL of a container interface together with its IPAM reservation, overlapped.
 // Destroying a veth costs the kernel ~20 ms (an RCU barrier), most of a DEL;
-// running the IPAM plugin's DEL meanwhile hides its whole run. The interface's
+// running the IPAM plugin's DEL meanwhile hides its whole run: an exec'ed one
+// runs on a thread of its own, and an in-process one (pkg/exec/inproc.ts) runs
+// on the JS thread while the deletion's netlink request waits on another. The interface's
 // addresses are removed first, so an address is never released while still
 // configured (the reason the reference deletes the link before IPAM DEL,
 // plugins#666): whatever order the two finish in, nobody can be handed an
@@ -9,7 +11,7 @@
 // goes: overlapped, the daemon usually found the link gone (0 of 30 releases
 // sent), and the server kept the address until the lease ran out.
 import { NetlinkError, Rtnl } from '../ip/netlink.js';
-import { linkByName, linkDel } from '../ip/link.js';
+import { linkByName, linkDelStart } from '../ip/link.js';
 import { RT_SCOPE_LINK } from '../ip/route.js';
 import { addrDel, addrList } from '../ip/addr.js';
 import { NetNSNotFoundError, withNetns } from '../ns/index.js';
@@ -60,8 +62,16 @@ export async function deleteIfaceAndRelease(netnsPath: string, ifName: string, i
               // thrown below, once the link is gone too (wait() keeps its outcome)
             }
           }
+          // the kernel destroys the veth on a thread of ours while an in-process IPAM DEL runs here (an exec'ed one
+          // runs on a thread of its own already)
+          const deletion = linkDelStart(nl, link.index, `failed to delete link "${ifName}"`);
           try {
-            linkDel(nl, link.index, `failed to delete link "${ifName}"`);
+            await release?.wait();
+          } catch {
+            // thrown below (wait() keeps its outcome)
+          }
+          try {
+            deletion.wait();
           } catch (e) {
             if (!(e instanceof NetlinkError && e.code === 'ENODEV')) throw e;
           }

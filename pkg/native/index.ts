@@ -26,6 +26,10 @@ export interface Native {
   nlOpen(protocol: number): number;
   nlSend(fd: number, buf: Uint8Array): number;
   nlRecv(fd: number): Buffer;
+  /** native/nlasync.c: nlSend on a thread of its own; the socket is the thread's until nlSendWait. */
+  nlSendStart(fd: number, buf: Uint8Array): NlSendHandle;
+  /** Joins an nlSendStart (once per handle); throws sendto's errno. */
+  nlSendWait(handle: NlSendHandle): number;
   /** posix_spawnp + poll: runs a program to completion. `env` null inherits ours, with `overrides` ("K=V") applied. */
   spawnSync(file: string, argv: string[], env: string[] | null, input: Buffer, timeoutMs: number, overrides?: string[]): SpawnResult;
   /** The same run on a thread of its own, started in the calling thread's namespaces. */
@@ -50,6 +54,8 @@ export interface Native {
 
 /** An opaque running spawnStart job. */
 export type SpawnHandle = { readonly __spawnHandle: unique symbol };
+/** An opaque running nlSendStart. */
+export type NlSendHandle = { readonly __nlSendHandle: unique symbol };
 
 export interface SpawnResult {
   status: number;
