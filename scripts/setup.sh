@@ -4,7 +4,7 @@
 # plugins for side-by-side tests, and the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-need=(iproute2 iptables nftables conntrack hyperfine containernetworking-plugins iputils-ping socat gcc make dnsmasq-base podman runc busybox-static dbus-daemon dbus-bin python3-dbus python3-gi strace time)
+need=(iproute2 iptables nftables conntrack hyperfine containernetworking-plugins iputils-ping socat gcc make dnsmasq-base podman runc busybox-static dbus-daemon dbus-bin python3-dbus python3-gi strace time qemu-user)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

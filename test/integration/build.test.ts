@@ -107,6 +107,25 @@ describe('the built artifact', { skip }, () => {
     assert.match(r.stdout, VERSION_LINE);
   });
 
+  // The Go plugins run on any x86-64; a runtime built for Haswell and later would die with SIGILL on an older
+  // CPU, or in a VM that hides AVX. qemu's user-mode emulator offers a Nehalem: SSE4.2, no AVX, no AVX2.
+  const qemuUser = fs.existsSync('/usr/bin/qemu-x86_64') && process.arch === 'x64';
+  it('runs on an x86-64 without AVX or AVX2 (qemu-x86_64 -cpu Nehalem): VERSION and a loopback ADD', { skip: (!qemuUser && 'no qemu-x86_64 (qemu-user) on an x86-64 host') || (!isRoot && 'needs root') }, () => {
+    const v = run(['/usr/bin/qemu-x86_64', '-cpu', 'Nehalem', path.join(BIN, 'loopback')], { CNI_COMMAND: 'VERSION' });
+    assert.equal(v.status, 0, v.stderr);
+    assert.match(v.stdout, VERSION_LINE);
+    const ns: TestNetns = createNetns('nehalem');
+    try {
+      const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'cnits-nehalem', CNI_NETNS: ns.path, CNI_IFNAME: 'lo', CNI_PATH: BIN };
+      const r = run(['/usr/bin/qemu-x86_64', '-cpu', 'Nehalem', path.join(BIN, 'loopback')], env, JSON.stringify({ cniVersion: '1.0.0', name: 'cnits-nehalem', type: 'loopback' }));
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout).ips.map((i: { address: string }) => i.address), ['127.0.0.1/8', '::1/128']);
+      assert.ok(JSON.parse(ns.ip('-j', 'link', 'show', 'lo'))[0].flags.includes('UP'), 'lo is up in the namespace');
+    } finally {
+      ns.remove();
+    }
+  });
+
   it('a working directory with .env, bunfig.toml or package.json changes nothing (the runtime runs plugins in its own cwd)', () => {
     const cwd = path.join(scratch, 'cwd');
     fs.mkdirSync(cwd);
