@@ -20,7 +20,7 @@
 #include "watch.h"
 
 struct us_conn {
-  struct cni_watch w; // first: poll.data and the list point at the connection too
+  struct cni_watch w; // first: the watch list and on_event point at the connection too
   int eof;
   unsigned char *out;
   size_t outLen, outOff;
