@@ -42,7 +42,7 @@ function entries(): Array<{ name: string; file: string }> {
 }
 
 function buildNative(): Buffer {
-  // Every C file under native/ goes into the one addon (cninative.c holds init()).
+  // Every C file under native/ goes into the one addon, in a fixed order (reproducible); cninative.c holds init().
   const srcs = fs.readdirSync(path.join(root, 'native')).filter((f) => f.endsWith('.c')).sort().map((f) => path.join(root, 'native', f));
   const dst = path.join(out, 'cninative.node');
   const include = [process.env.NODE_INCLUDE, '/usr/include/node', path.join(path.dirname(process.execPath), '..', 'include', 'node')].find(

@@ -9,18 +9,20 @@
 // a poll() thread per socket (watch.c) that wakes the JS thread when frames are
 // queued; the JS thread never blocks. Each matching frame is handed to a JS callback.
 #define _GNU_SOURCE
+#include "packet.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
-#include <node_api.h>
-#include "cninative.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "args.h"
+#include "errors.h"
+#include "watch.h"
 
 // Every open packet socket (struct cni_watch, watch.c); nothing else is kept per socket.
 static struct cni_watch *watches;
@@ -55,7 +57,7 @@ static void on_readable(struct cni_watch *w, int status, int events) {
     return;
   }
   napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (CNI_NAPI_FAILED(env, napi_open_handle_scope(env, &scope))) return;
   unsigned char frame[4096];
   // Bounded: a flood on the interface must not starve the event loop.
   for (int i = 0; i < 64 && w->cb; i++) {
@@ -66,30 +68,20 @@ static void on_readable(struct cni_watch *w, int status, int events) {
     // our own transmissions are looped back to packet sockets
     if (from.sll_pkttype == PACKET_OUTGOING) continue;
     napi_value buf, cb, recv;
-    if (napi_create_buffer_copy(env, (size_t)n, frame, NULL, &buf) != napi_ok) break;
-    napi_get_reference_value(env, w->cb, &cb);
-    napi_get_global(env, &recv);
-    if (napi_make_callback(env, w->ctx, recv, cb, 1, &buf, NULL) == napi_pending_exception) {
-      napi_value exc;
-      napi_get_and_clear_last_exception(env, &exc);
-      napi_fatal_exception(env, exc);
+    // an exception (onFrame's own, or a failed call's) is left for watch.c to report, as uncaught
+    if (!(buf = cni_buffer_copy(env, frame, (size_t)n)) || CNI_NAPI_FAILED(env, napi_get_reference_value(env, w->cb, &cb)) ||
+        CNI_NAPI_FAILED(env, napi_get_global(env, &recv)) || CNI_NAPI_FAILED(env, napi_make_callback(env, w->ctx, recv, cb, 1, &buf, NULL)))
       break;
-    }
   }
-  napi_close_handle_scope(env, scope);
+  CNI_NAPI_FAILED(env, napi_close_handle_scope(env, scope));
 }
 
 // packetOpen(ifindex, onFrame) -> fd: a raw Ethernet socket on ifindex, filtered
 // to DHCP client traffic, whose frames go to onFrame(buffer) on the event loop.
 static napi_value js_packet_open(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  int32_t ifindex = 0;
-  napi_valuetype t;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || napi_get_value_int32(env, argv[0], &ifindex) != napi_ok || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
-    return cni_throw_errno(env, "packetOpen", EINVAL);
-  }
+  int32_t ifindex;
+  if (cni_args(env, info, 2, argv) < 0 || cni_arg_i32(env, argv[0], &ifindex, "packetOpen") || cni_arg_fn(env, argv[1], "packetOpen")) return NULL;
   // Protocol 0 receives nothing until bind: the filter is in place before the first frame queues.
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return cni_throw_errno(env, "socket", errno);
@@ -106,55 +98,49 @@ static napi_value js_packet_open(napi_env env, napi_callback_info info) {
     return cni_throw_errno(env, "bind", e);
   }
   struct cni_watch *w = calloc(1, sizeof *w);
-  int e = w ? cni_watch_init(env, w, &watches, fd, argv[1], "cni-ts:packet", on_readable) : ENOMEM;
-  if (e) {
+  if (!w) {
+    close(fd);
+    return cni_throw_errno(env, "packetOpen", ENOMEM);
+  }
+  if (cni_watch_init(env, w, &watches, fd, argv[1], "cni-ts:packet", on_readable)) {
     close(fd);
     free(w);
-    return cni_throw_errno(env, "packetOpen", e);
+    return NULL;
   }
   w->release = release;
-  cni_watch_poll(w, CNI_READABLE);
   napi_value r;
-  napi_create_int32(env, fd, &r);
+  // from here on the watch owns fd: closing the watch closes it
+  if (cni_watch_poll(w, CNI_READABLE) || !(r = cni_int32(env, fd))) {
+    cni_watch_close(env, &watches, fd);
+    return NULL;
+  }
   return r;
 }
 
 // packetSend(fd, frame): one whole Ethernet frame out of the bound interface.
 static napi_value js_packet_send(napi_env env, napi_callback_info info) {
-  size_t argc = 2, len = 0;
   napi_value argv[2];
   void *data = NULL;
-  int32_t fd = -1;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
-    return cni_throw_errno(env, "packetSend", EINVAL);
-  }
+  size_t len = 0;
+  int32_t fd;
+  if (cni_args(env, info, 2, argv) < 0 || cni_arg_i32(env, argv[0], &fd, "packetSend") || cni_arg_bytes(env, argv[1], &data, &len, "packetSend")) return NULL;
   ssize_t n;
   do n = send(fd, data, len, 0); while (n < 0 && errno == EINTR);
   if (n < 0) return cni_throw_errno(env, "send", errno);
-  napi_value r;
-  napi_create_int32(env, (int32_t)n, &r);
-  return r;
+  return cni_int32(env, (int32_t)n);
 }
 
 // packetClose(fd): stops polling, drops the callback and closes the
 // socket (once its poll thread has let go of it). Unknown fds are ignored.
 static napi_value js_packet_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  int32_t fd = -1;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc >= 1) napi_get_value_int32(env, argv[0], &fd);
+  int32_t fd;
+  if (cni_args(env, info, 1, argv) < 0 || cni_arg_i32(env, argv[0], &fd, "packetClose")) return NULL;
   cni_watch_close(env, &watches, fd);
   return NULL;
 }
 
-/** Adds packetOpen, packetSend and packetClose to the addon's exports (called from init()). */
-void cni_packet_init(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"packetOpen", NULL, js_packet_open, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"packetSend", NULL, js_packet_send, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"packetClose", NULL, js_packet_close, NULL, NULL, NULL, napi_enumerable, NULL},
-  };
-  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+napi_value cni_packet_init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {CNI_FN("packetOpen", js_packet_open), CNI_FN("packetSend", js_packet_send), CNI_FN("packetClose", js_packet_close)};
+  return cni_define(env, exports, props, sizeof props / sizeof props[0]);
 }

@@ -4,6 +4,7 @@
 // is the opener's), persistent, and no queue fd is kept: it outlives us, as
 // `ip tuntap add` makes it.
 #define _GNU_SOURCE
+#include "tun.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -11,22 +12,22 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-#include "cninative.h"
+#include "args.h"
+#include "errors.h"
 
 // tunCreate(name, flags, owner, group) -> the device's name. `flags` are
 // TUNSETIFF's IFF_*; owner/group -1 leave them unset. On any failure the fd is
 // closed before TUNSETPERSIST, which removes the device with it.
 static napi_value js_tuncreate(napi_env env, napi_callback_info info) {
-  size_t argc = 4, len = 0;
   napi_value argv[4];
   char name[IFNAMSIZ];
-  int32_t flags = 0;
-  int64_t owner = -1, group = -1;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 4 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok ||
-      napi_get_value_int32(env, argv[1], &flags) != napi_ok || napi_get_value_int64(env, argv[2], &owner) != napi_ok ||
-      napi_get_value_int64(env, argv[3], &group) != napi_ok)
-    return cni_throw_errno(env, "tunCreate", EINVAL);
+  size_t len = 0;
+  int32_t flags;
+  int64_t owner, group;
+  // owner and group: -1, or an id up to 2^32-1
+  if (cni_args(env, info, 4, argv) < 0 || cni_arg_str(env, argv[0], name, sizeof name, &len, "tunCreate") || cni_arg_i32(env, argv[1], &flags, "tunCreate") ||
+      cni_arg_i64(env, argv[2], &owner, "tunCreate") || cni_arg_i64(env, argv[3], &group, "tunCreate"))
+    return NULL;
   int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
   if (fd < 0) return cni_throw_errno(env, "open /dev/net/tun", errno);
   struct ifreq ifr;
@@ -43,7 +44,7 @@ static napi_value js_tuncreate(napi_env env, napi_callback_info info) {
   if (ioctl(fd, TUNSETPERSIST, 1UL) != 0) goto fail;
   close(fd);
   napi_value r;
-  napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &r);
+  CNI_NAPI(env, napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &r));
   return r;
 fail:;
   int e = errno;
@@ -51,9 +52,7 @@ fail:;
   return cni_throw_errno(env, step, e);
 }
 
-void cni_tun_init(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"tunCreate", NULL, js_tuncreate, NULL, NULL, NULL, napi_enumerable, NULL},
-  };
-  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+napi_value cni_tun_init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {CNI_FN("tunCreate", js_tuncreate)};
+  return cni_define(env, exports, props, sizeof props / sizeof props[0]);
 }

@@ -1,4 +1,4 @@
-// Loads our small N-API addon (native/cninative.c). In a single executable (Node SEA or Bun) the
+// Loads our small N-API addon (native/, see native/README.md). In a single executable (Node SEA or Bun) the
 // addon travels as an asset: it is written once to a root-owned, content-addressed
 // cache and dlopen'ed from there; when that directory is unusable it is dlopen'ed
 // from an anonymous O_TMPFILE that never has a name another user could race.

@@ -7,7 +7,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { dirname, isAbsolute } from 'node:path';
 import { serveDHCP } from '../../pkg/dhcp/rpc.js';
 import { FlagError, parseDaemonFlags, usage, type DaemonFlags } from './flags.js';
-import { LeaseManager } from './lease.js';
+import { LeaseManager } from './manager.js';
 import { LeaseStore } from './store.js';
 
 /** Go's log format: `2006/01/02 15:04:05 message`. */

@@ -9,7 +9,8 @@ import { clientIDOf, clientIDOption, lenientArgs, parseOptionName, prepareOption
 import { CniError } from '../../pkg/types/error.js';
 import { CHECK_MARKER, DEFAULT_SOCKET_PATH, loadDHCPConf } from '../../plugins/dhcp/conf.js';
 import { FlagError, formatDuration, parseDaemonFlags, parseDuration } from '../../plugins/dhcp/flags.js';
-import { backoffRetry, leaseResult, leaseTimes } from '../../plugins/dhcp/lease.js';
+import { backoffRetry } from '../../plugins/dhcp/backoff.js';
+import { leaseResult, leaseTimes } from '../../plugins/dhcp/result.js';
 
 const conf = (ipam: object, extra: object = {}) => JSON.stringify({ cniVersion: '1.0.0', name: 'net1', ipam: { type: 'dhcp', ...ipam }, ...extra });
 

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Lease } from '../../pkg/dhcp/client.js';
 import { decodeMessage, encodeMessage, MessageType, newRequest, Opt } from '../../pkg/dhcp/message.js';
-import { LeaseManager, ManagedLease, resumeState, type ManagerConfig } from '../../plugins/dhcp/lease.js';
+import { ManagedLease, resumeState, type ManagerConfig } from '../../plugins/dhcp/maintain.js';
+import { LeaseManager } from '../../plugins/dhcp/manager.js';
 import { invalidRecord, LEASE_FILE_VERSION, LeaseStore, serializeLeases, type StoredLease } from '../../plugins/dhcp/store.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cnits-dhcp-store-'));
