@@ -9,7 +9,7 @@ import { Rtnl } from '../../pkg/ip/netlink.js';
 import { addrDel } from '../../pkg/ip/addr.js';
 import { validateExpectedIPs, validateExpectedRoutes } from '../../pkg/ip/validate.js';
 import { setupVeth } from '../../pkg/ip/veth.js';
-import { checkAlongsideIPAM, chooseDNS, configureIface, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamRunsEarly, ipamType, startIPAMAdd, validAttachments, type DelegateCall } from '../../pkg/ipam/index.js';
+import { checkAlongsideIPAM, chooseDNS, configureIface, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamDelegate, ipamRunsEarly, ipamType, startIPAMAdd, validAttachments } from '../../pkg/ipam/index.js';
 import { withNetns, writeSysctls, type NetNS } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
@@ -31,8 +31,6 @@ const PORT_UP_WAITS = [0, ...Array<number>(12).fill(0.25), ...Array<number>(6).f
 // The firewall modules load only for networks that use them (their set-up costs every start otherwise).
 const ipmasq = () => import('../../pkg/firewall/ipmasq.js');
 const spoofcheck = () => import('../../pkg/firewall/spoofcheck.js');
-
-const delegate = (args: CmdArgs, conf: BridgeConf): DelegateCall => ({ type: ipamType(conf), stdin: args.stdinData, cniPath: args.path });
 
 function waitPortUp(nl: Rtnl, index: number, name: string): Link {
   const up = pollSync(PORT_UP_WAITS, () => {
@@ -84,7 +82,7 @@ export async function add(args: CmdArgs): Promise<Result> {
     try {
       return await Undo.run(async (undo) => {
         // IPAM runs on its own thread while the bridge and veth are made (see ipamRunsEarly)
-        const startIPAM = () => startIPAMAdd(undo, delegate(args, conf), conf.cniVersion ?? '');
+        const startIPAM = () => startIPAMAdd(undo, ipamDelegate(args, conf), conf.cniVersion ?? '');
         let ipam = ipamRunsEarly(conf) ? startIPAM() : undefined;
         let pinned: Link | undefined;
         const { bridge, created } = ensureBridge(hnl, host, conf);
@@ -173,7 +171,7 @@ export async function del(args: CmdArgs): Promise<void> {
   // every step runs even when one fails (what can be removed is removed); the first error is reported
   let failure: unknown;
   // the link goes first, its addresses before IPAM DEL runs (plugins#666), the veth's slow destruction overlapped with it
-  await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? delegate(args, conf) : undefined).catch((e) => (failure = e));
+  await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? ipamDelegate(args, conf) : undefined).catch((e) => (failure = e));
   if (conf.macspoofchk) {
     try {
       const { spoofRefID, teardownSpoofCheck } = await spoofcheck();
@@ -190,7 +188,7 @@ export async function del(args: CmdArgs): Promise<void> {
 export async function check(args: CmdArgs): Promise<void> {
   const conf = loadBridgeConf(args.stdinData, args.args);
   // an L2-only network has nothing to ask IPAM about (the reference fails here)
-  await checkAlongsideIPAM(ipamType(conf) ? delegate(args, conf) : undefined, () => checkIface(args, conf));
+  await checkAlongsideIPAM(ipamType(conf) ? ipamDelegate(args, conf) : undefined, () => checkIface(args, conf));
 }
 
 /** CHECK of what bridge itself set up, against prevResult. */
@@ -242,7 +240,7 @@ export async function gc(args: CmdArgs): Promise<void> {
   }
   if (ipamType(conf)) {
     try {
-      await execGC(delegate(args, conf));
+      await execGC(ipamDelegate(args, conf));
     } catch (e) {
       errors.push((e as Error).message);
     }
@@ -252,5 +250,5 @@ export async function gc(args: CmdArgs): Promise<void> {
 
 export async function status(args: CmdArgs): Promise<void> {
   const conf = loadBridgeConf(args.stdinData, args.args);
-  if (ipamType(conf)) await execStatus(delegate(args, conf));
+  if (ipamType(conf)) await execStatus(ipamDelegate(args, conf));
 }

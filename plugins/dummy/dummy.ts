@@ -6,7 +6,7 @@
 import { linkAdd, linkByName, linkDelByName, isUp, type Link } from '../../pkg/ip/link.js';
 import { NetlinkError, Rtnl } from '../../pkg/ip/netlink.js';
 import { validateExpectedIPs } from '../../pkg/ip/validate.js';
-import { checkAlongsideIPAM, configureIface, deleteIfaceAndRelease, execGC, execStatus, failpoint, startIPAMAdd, type DelegateCall } from '../../pkg/ipam/index.js';
+import { checkAlongsideIPAM, configureIface, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamDelegate, startIPAMAdd } from '../../pkg/ipam/index.js';
 import { withNetns } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
@@ -14,8 +14,6 @@ import { CniError, ErrCode } from '../../pkg/types/error.js';
 import type { Result } from '../../pkg/types/result.js';
 import { Undo } from '../../pkg/undo/index.js';
 import { delIPAMType, loadDummyConf } from './conf.js';
-
-const delegate = (args: CmdArgs, type: string): DelegateCall => ({ type, stdin: args.stdinData, cniPath: args.path });
 
 /** Creates dummy `ifName` in the socket's namespace; its deletion goes on `undo` once it exists. */
 function createDummy(nl: Rtnl, ifName: string, undo: Undo): Link {
@@ -42,7 +40,7 @@ export async function add(args: CmdArgs): Promise<Result> {
       return await Undo.run(async (undo) => {
         const link = createDummy(nl, args.ifName, undo);
         failpoint(conf, 'link');
-        const r = await startIPAMAdd(undo, delegate(args, conf.ipam.type), conf.cniVersion ?? '').wait();
+        const r = await startIPAMAdd(undo, ipamDelegate(args, conf), conf.cniVersion ?? '').wait();
         failpoint(conf, 'ipam');
         if (!r.ips?.length) throw new Error('IPAM plugin returned missing IP config');
         const result: Result = { ...r, cniVersion: '1.1.0', interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }], ips: r.ips.map((c) => ({ ...c, interface: 0 })) };
@@ -62,13 +60,13 @@ export async function add(args: CmdArgs): Promise<Result> {
  */
 export async function del(args: CmdArgs): Promise<void> {
   const type = delIPAMType(args.stdinData);
-  await deleteIfaceAndRelease(args.netns, args.ifName, type ? delegate(args, type) : undefined);
+  await deleteIfaceAndRelease(args.netns, args.ifName, type ? ipamDelegate(args, type) : undefined);
 }
 
 /** IPAM's CHECK, then: the prevResult's interface exists here, is a dummy, has its MAC, is up and holds its IPs. */
 export async function check(args: CmdArgs): Promise<void> {
   const conf = loadDummyConf(args.stdinData);
-  await checkAlongsideIPAM(delegate(args, conf.ipam.type), async () => {
+  await checkAlongsideIPAM(ipamDelegate(args, conf), async () => {
     const prev = prevResultOf(conf);
     if (!prev) throw new CniError(ErrCode.InvalidNetworkConfig, 'dummy: Required prevResult missing');
     const ifaces = prev.interfaces ?? [];
@@ -92,9 +90,9 @@ export async function check(args: CmdArgs): Promise<void> {
 }
 
 export async function gc(args: CmdArgs): Promise<void> {
-  await execGC(delegate(args, loadDummyConf(args.stdinData).ipam.type));
+  await execGC(ipamDelegate(args, loadDummyConf(args.stdinData)));
 }
 
 export async function status(args: CmdArgs): Promise<void> {
-  await execStatus(delegate(args, loadDummyConf(args.stdinData).ipam.type));
+  await execStatus(ipamDelegate(args, loadDummyConf(args.stdinData)));
 }

@@ -9,7 +9,7 @@ import { routeAdd, routeDel, RT_SCOPE_HOST, RT_SCOPE_LINK } from '../../pkg/ip/r
 import { addrAdd, IFA_F_NODAD } from '../../pkg/ip/addr.js';
 import { validateExpectedIPs, validateExpectedRoutes } from '../../pkg/ip/validate.js';
 import { setupVeth } from '../../pkg/ip/veth.js';
-import { checkAlongsideIPAM, chooseDNS, configureIface, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamRunsEarly, startIPAMAdd, validAttachments, type DelegateCall } from '../../pkg/ipam/index.js';
+import { checkAlongsideIPAM, chooseDNS, configureIface, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamDelegate, ipamRunsEarly, startIPAMAdd, validAttachments } from '../../pkg/ipam/index.js';
 import { withNetns } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
@@ -21,7 +21,6 @@ import { loadPtpConf, type PtpConf } from './conf.js';
 // The masquerade module loads only for networks that use it (its set-up costs every start otherwise).
 const ipmasq = () => import('../../pkg/firewall/ipmasq.js');
 
-const delegate = (args: CmdArgs, conf: PtpConf): DelegateCall => ({ type: conf.ipam!.type!, stdin: args.stdinData, cniPath: args.path });
 const tolerateExists = (fn: () => void) => {
   try {
     fn();
@@ -37,7 +36,7 @@ export async function add(args: CmdArgs): Promise<Result> {
     const cnl = new Rtnl(container);
     try {
       return await Undo.run(async (undo) => {
-        const startIPAM = () => startIPAMAdd(undo, delegate(args, conf), conf.cniVersion ?? '');
+        const startIPAM = () => startIPAMAdd(undo, ipamDelegate(args, conf), conf.cniVersion ?? '');
         // a netns-blind IPAM plugin runs on its own thread while the veth is made (see
         // ipamRunsEarly); any other runs first, as in the reference
         const early = ipamRunsEarly(conf) ? startIPAM() : undefined;
@@ -106,14 +105,14 @@ export async function del(args: CmdArgs): Promise<void> {
   const conf = loadPtpConf(args.stdinData, true);
   // the link's addresses go first, then IPAM DEL runs while the kernel destroys the veth; masquerade goes even when that failed
   let failure: unknown;
-  await deleteIfaceAndRelease(args.netns, args.ifName, conf.ipam?.type ? delegate(args, conf) : undefined).catch((e) => (failure = e));
+  await deleteIfaceAndRelease(args.netns, args.ifName, conf.ipam?.type ? ipamDelegate(args, conf) : undefined).catch((e) => (failure = e));
   if (conf.ipMasq) await (await ipmasq()).teardownIPMasq({ network: conf.name, containerID: args.containerID, ifName: args.ifName }).catch((e) => (failure ??= e));
   if (failure !== undefined) throw failure;
 }
 
 export async function check(args: CmdArgs): Promise<void> {
   const conf = loadPtpConf(args.stdinData);
-  await checkAlongsideIPAM(delegate(args, conf), () => checkIface(args, conf));
+  await checkAlongsideIPAM(ipamDelegate(args, conf), () => checkIface(args, conf));
 }
 
 /** CHECK of what ptp itself set up, against prevResult. */
@@ -143,7 +142,7 @@ export async function gc(args: CmdArgs): Promise<void> {
   const conf = loadPtpConf(args.stdinData);
   const valid = validAttachments(JSON.parse(args.stdinData.toString('utf8')));
   const errors: string[] = [];
-  for (const fn of [async () => (await ipmasq()).gcIPMasq(conf.name, valid), () => execGC(delegate(args, conf))]) {
+  for (const fn of [async () => (await ipmasq()).gcIPMasq(conf.name, valid), () => execGC(ipamDelegate(args, conf))]) {
     try {
       await fn();
     } catch (e) {
@@ -154,6 +153,6 @@ export async function gc(args: CmdArgs): Promise<void> {
 }
 
 export async function status(args: CmdArgs): Promise<void> {
-  await execStatus(delegate(args, loadPtpConf(args.stdinData)));
+  await execStatus(ipamDelegate(args, loadPtpConf(args.stdinData)));
 }
 
