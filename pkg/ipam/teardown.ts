@@ -8,11 +8,12 @@
 // interface (dhcp sends its DHCPRELEASE from it) is waited for before the link
 // goes: overlapped, the daemon usually found the link gone (0 of 30 releases
 // sent), and the server kept the address until the lease ran out.
-import { NetlinkError, Rtnl } from '../ip/netlink.js';
+import { NetlinkError } from '../ip/netlink.js';
+import { withNetnsNl } from '../ip/netns.js';
 import { linkByName, linkDel } from '../ip/link.js';
 import { RT_SCOPE_LINK } from '../ip/route.js';
 import { addrDel, addrList } from '../ip/addr.js';
-import { NetNSNotFoundError, withNetns } from '../ns/index.js';
+import { NetNSNotFoundError } from '../ns/index.js';
 import { startCommand, type DelegateCall, type Pending } from './exec.js';
 import { netnsBlind } from './kinds.js';
 
@@ -38,35 +39,30 @@ export async function deleteIfaceAndRelease(netnsPath: string, ifName: string, i
   let linkError: unknown;
   try {
     if (netnsPath) {
-      await withNetns(netnsPath, async (container) => {
-        const nl = new Rtnl(container);
-        try {
-          const link = linkByName(nl, ifName);
-          if (!link) return;
-          for (const a of addrList(nl, { index: link.index })) {
-            if (a.scope >= RT_SCOPE_LINK) continue;
-            try {
-              addrDel(nl, link.index, a);
-            } catch (e) {
-              // removing a primary IPv4 address takes its secondaries with it
-              if (!(e instanceof NetlinkError && e.code === 'EADDRNOTAVAIL')) throw e;
-            }
-          }
-          startRelease();
-          if (ipam && !netnsBlind(ipam.type)) {
-            try {
-              await release?.wait();
-            } catch {
-              // thrown below, once the link is gone too (wait() keeps its outcome)
-            }
-          }
+      await withNetnsNl(netnsPath, async ({ cnl: nl }) => {
+        const link = linkByName(nl, ifName);
+        if (!link) return;
+        for (const a of addrList(nl, { index: link.index })) {
+          if (a.scope >= RT_SCOPE_LINK) continue;
           try {
-            linkDel(nl, link.index, `failed to delete link "${ifName}"`);
+            addrDel(nl, link.index, a);
           } catch (e) {
-            if (!(e instanceof NetlinkError && e.code === 'ENODEV')) throw e;
+            // removing a primary IPv4 address takes its secondaries with it
+            if (!(e instanceof NetlinkError && e.code === 'EADDRNOTAVAIL')) throw e;
           }
-        } finally {
-          nl.close();
+        }
+        startRelease();
+        if (ipam && !netnsBlind(ipam.type)) {
+          try {
+            await release?.wait();
+          } catch {
+            // thrown below, once the link is gone too (wait() keeps its outcome)
+          }
+        }
+        try {
+          linkDel(nl, link.index, `failed to delete link "${ifName}"`);
+        } catch (e) {
+          if (!(e instanceof NetlinkError && e.code === 'ENODEV')) throw e;
         }
       });
     }

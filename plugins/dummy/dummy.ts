@@ -4,10 +4,10 @@
 // link of the same name does not clash). The result is IPAM's with the link as
 // its only interface.
 import { linkAdd, linkByName, linkDelByName, isUp, type Link } from '../../pkg/ip/link.js';
-import { NetlinkError, Rtnl } from '../../pkg/ip/netlink.js';
+import { NetlinkError, type Rtnl } from '../../pkg/ip/netlink.js';
+import { withNetnsNl } from '../../pkg/ip/netns.js';
 import { validateExpectedIPs } from '../../pkg/ip/validate.js';
 import { checkAlongsideIPAM, configureIface, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamDelegate, startIPAMAdd } from '../../pkg/ipam/index.js';
-import { withNetns } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
 import { CniError, ErrCode } from '../../pkg/types/error.js';
@@ -34,24 +34,19 @@ function createDummy(nl: Rtnl, ifName: string, undo: Undo): Link {
 
 export async function add(args: CmdArgs): Promise<Result> {
   const conf = loadDummyConf(args.stdinData);
-  return withNetns(args.netns, async (container) => {
-    const nl = new Rtnl(container);
-    try {
-      return await Undo.run(async (undo) => {
-        const link = createDummy(nl, args.ifName, undo);
-        failpoint(conf, 'link');
-        const r = await startIPAMAdd(undo, ipamDelegate(args, conf), conf.cniVersion ?? '').wait();
-        failpoint(conf, 'ipam');
-        if (!r.ips?.length) throw new Error('IPAM plugin returned missing IP config');
-        const result: Result = { ...r, cniVersion: '1.1.0', interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }], ips: r.ips.map((c) => ({ ...c, interface: 0 })) };
-        await configureIface(container, args.ifName, result);
-        failpoint(conf, 'configure');
-        return result;
-      });
-    } finally {
-      nl.close();
-    }
-  });
+  return withNetnsNl(args.netns, ({ container, cnl: nl }) =>
+    Undo.run(async (undo) => {
+      const link = createDummy(nl, args.ifName, undo);
+      failpoint(conf, 'link');
+      const r = await startIPAMAdd(undo, ipamDelegate(args, conf), conf.cniVersion ?? '').wait();
+      failpoint(conf, 'ipam');
+      if (!r.ips?.length) throw new Error('IPAM plugin returned missing IP config');
+      const result: Result = { ...r, cniVersion: '1.1.0', interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }], ips: r.ips.map((c) => ({ ...c, interface: 0 })) };
+      await configureIface(container, args.ifName, result);
+      failpoint(conf, 'configure');
+      return result;
+    }),
+  );
 }
 
 /**
@@ -72,19 +67,14 @@ export async function check(args: CmdArgs): Promise<void> {
     const ifaces = prev.interfaces ?? [];
     const index = ifaces.findIndex((i) => i.name === args.ifName && i.sandbox === args.netns);
     if (index < 0) throw new Error(`prevResult has no interface "${args.ifName}" in sandbox "${args.netns}"`);
-    await withNetns(args.netns, (container) => {
-      const nl = new Rtnl(container);
-      try {
-        const l = linkByName(nl, args.ifName);
-        if (!l) throw new Error(`Container Interface name in prevResult: ${args.ifName} not found`);
-        if (l.kind !== 'dummy') throw new Error(`Error: Container interface ${args.ifName} not of type dummy`);
-        const mac = ifaces[index].mac;
-        if (mac && mac.toLowerCase() !== l.mac) throw new Error(`Interface ${args.ifName} Mac ${mac} doesn't match container Mac: ${l.mac}`);
-        if (!isUp(l)) throw new Error(`Interface ${args.ifName} is down`);
-        validateExpectedIPs(nl, args.ifName, l.index, (prev.ips ?? []).filter((c) => c.interface === index));
-      } finally {
-        nl.close();
-      }
+    await withNetnsNl(args.netns, ({ cnl: nl }) => {
+      const l = linkByName(nl, args.ifName);
+      if (!l) throw new Error(`Container Interface name in prevResult: ${args.ifName} not found`);
+      if (l.kind !== 'dummy') throw new Error(`Error: Container interface ${args.ifName} not of type dummy`);
+      const mac = ifaces[index].mac;
+      if (mac && mac.toLowerCase() !== l.mac) throw new Error(`Interface ${args.ifName} Mac ${mac} doesn't match container Mac: ${l.mac}`);
+      if (!isUp(l)) throw new Error(`Interface ${args.ifName} is down`);
+      validateExpectedIPs(nl, args.ifName, l.index, (prev.ips ?? []).filter((c) => c.interface === index));
     });
   });
 }

@@ -4,12 +4,13 @@
 // reference leaves it down, its alias cleared). DEL finds the device after a
 // rename inside the container (plugins#773) and releases IPAM without a netns.
 import { isUp, linkByIndex, linkByName, linkList, type Link } from '../../pkg/ip/link.js';
-import { Rtnl } from '../../pkg/ip/netlink.js';
+import type { Rtnl } from '../../pkg/ip/netlink.js';
+import { withNetnsNl } from '../../pkg/ip/netns.js';
 import { validateSublinkResult } from '../../pkg/ip/sublink.js';
 import { checkAlongsideIPAM, execDel, execGC, execStatus, failpoint, ipamDelegate, ipamType, startIPAMAdd, validAttachments } from '../../pkg/ipam/index.js';
 import { netnsBlind } from '../../pkg/ipam/kinds.js';
 import { addressSublink } from '../../pkg/ipam/sublink.js';
-import { NetNSNotFoundError, withNetns } from '../../pkg/ns/index.js';
+import { NetNSNotFoundError } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
 import { CniError, ErrCode, invalidConfig } from '../../pkg/types/error.js';
@@ -51,26 +52,13 @@ function findHostDevice(nl: Rtnl, conf: HostDeviceConf): Link {
   throw invalidConfig(key, `failed to find host device among ${names.join(', ')}: failed to find physical interface`);
 }
 
-async function withBoth<T>(netnsPath: string, fn: (ns: MoveNamespaces) => Promise<T> | T): Promise<T> {
-  return withNetns(netnsPath, async (container, host) => {
-    const cnl = new Rtnl(container);
-    const hnl = new Rtnl(host);
-    try {
-      return await fn({ container, host, cnl, hnl });
-    } finally {
-      cnl.close();
-      hnl.close();
-    }
-  });
-}
-
 export async function add(args: CmdArgs): Promise<Result> {
   const conf = loadHostDeviceConf(args.stdinData);
   // refused before the device moves (the reference moves it, then fails to print the result, and leaves it inside)
   if (!ipamType(conf) && isLegacyResultVersion(conf.cniVersion ?? '')) {
     throw invalidConfig('cniVersion', `cannot convert: no valid IP addresses ("${conf.cniVersion ?? ''}" results carry only IPs: a network without IPAM needs 0.3.0 or later)`);
   }
-  return withBoth(args.netns, (ns) =>
+  return withNetnsNl(args.netns, (ns) =>
     Undo.run(async (undo) => {
       const dpdk = dpdkMode(conf);
       const result: Result = { cniVersion: '1.1.0', interfaces: [{ name: args.ifName, sandbox: args.netns }] };
@@ -148,7 +136,7 @@ export async function del(args: CmdArgs): Promise<void> {
   if (releaseFirst) await execDel(ipam);
   if (args.netns) {
     try {
-      await withBoth(args.netns, (ns) => giveBack(ns, args, conf));
+      await withNetnsNl(args.netns, (ns) => giveBack(ns, args, conf));
     } catch (e) {
       if (!(e instanceof NetNSNotFoundError)) throw e;
     }
