@@ -8,6 +8,7 @@ import type { NetNS } from '../ns/index.js';
 import type { CmdArgs } from '../skel/index.js';
 import { prevResultOf } from '../types/conf.js';
 import { CniError, ErrCode, invalidConfig } from '../types/error.js';
+import { requireContainerIface } from '../types/iface.js';
 import type { Undo } from '../undo/index.js';
 import { linkAdd, linkByIndex, linkByName, linkDel, linkDelByName, linkSet, type Link } from './link.js';
 import { NetlinkError, type Attr, type Rtnl } from './netlink.js';
@@ -204,12 +205,10 @@ export async function validateSublinkResult(
 ): Promise<void> {
   const prev = prevResultOf(conf);
   if (!prev) throw new CniError(ErrCode.InvalidNetworkConfig, 'required prevResult missing');
-  const ifaces = prev.interfaces ?? [];
-  const index = ifaces.findIndex((i) => i.name === args.ifName && i.sandbox === args.netns);
-  if (index < 0) throw new Error(`prevResult has no interface "${args.ifName}" in sandbox "${args.netns}"`);
+  const ctr = requireContainerIface(prev, args);
   await withSublinkNamespaces(args.netns, conf.linkInContainer, (ns) => {
-    const link = validateLink(ns, ifaces[index].mac);
-    validateExpectedIPs(ns.cnl, args.ifName, link.index, (prev.ips ?? []).filter((c) => c.interface === index));
+    const link = validateLink(ns, ctr.iface.mac);
+    validateExpectedIPs(ns.cnl, args.ifName, link.index, ctr.ips);
     validateExpectedRoutes(ns.cnl, prev.routes ?? []);
   });
 }

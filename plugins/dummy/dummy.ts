@@ -11,6 +11,7 @@ import { checkAlongsideIPAM, configureIface, deleteIfaceAndRelease, execGC, exec
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
 import { CniError, ErrCode } from '../../pkg/types/error.js';
+import { requireContainerIface } from '../../pkg/types/iface.js';
 import type { Result } from '../../pkg/types/result.js';
 import { Undo } from '../../pkg/undo/index.js';
 import { delIPAMType, loadDummyConf } from './conf.js';
@@ -64,17 +65,15 @@ export async function check(args: CmdArgs): Promise<void> {
   await checkAlongsideIPAM(ipamDelegate(args, conf), async () => {
     const prev = prevResultOf(conf);
     if (!prev) throw new CniError(ErrCode.InvalidNetworkConfig, 'dummy: Required prevResult missing');
-    const ifaces = prev.interfaces ?? [];
-    const index = ifaces.findIndex((i) => i.name === args.ifName && i.sandbox === args.netns);
-    if (index < 0) throw new Error(`prevResult has no interface "${args.ifName}" in sandbox "${args.netns}"`);
+    const ctr = requireContainerIface(prev, args);
     await withNetnsNl(args.netns, ({ cnl: nl }) => {
       const l = linkByName(nl, args.ifName);
       if (!l) throw new Error(`Container Interface name in prevResult: ${args.ifName} not found`);
       if (l.kind !== 'dummy') throw new Error(`Error: Container interface ${args.ifName} not of type dummy`);
-      const mac = ifaces[index].mac;
+      const mac = ctr.iface.mac;
       if (mac && mac.toLowerCase() !== l.mac) throw new Error(`Interface ${args.ifName} Mac ${mac} doesn't match container Mac: ${l.mac}`);
       if (!isUp(l)) throw new Error(`Interface ${args.ifName} is down`);
-      validateExpectedIPs(nl, args.ifName, l.index, (prev.ips ?? []).filter((c) => c.interface === index));
+      validateExpectedIPs(nl, args.ifName, l.index, ctr.ips);
     });
   });
 }

@@ -14,6 +14,7 @@ import { checkAlongsideIPAM, chooseDNS, configureIface, deleteIfaceAndRelease, e
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
 import { CniError, ErrCode } from '../../pkg/types/error.js';
+import { requireContainerIface } from '../../pkg/types/iface.js';
 import type { Result } from '../../pkg/types/result.js';
 import { Undo } from '../../pkg/undo/index.js';
 import { loadPtpConf, type PtpConf } from './conf.js';
@@ -112,16 +113,14 @@ export async function check(args: CmdArgs): Promise<void> {
 async function checkIface(args: CmdArgs, conf: PtpConf): Promise<void> {
   const prev = prevResultOf(conf);
   if (!prev) throw new CniError(ErrCode.InvalidNetworkConfig, 'required prevResult missing');
-  const ifaces = prev.interfaces ?? [];
-  const ctrIndex = ifaces.findIndex((i) => i.name === args.ifName && i.sandbox === args.netns);
-  if (ctrIndex < 0) throw new Error(`prevResult has no interface "${args.ifName}" in sandbox "${args.netns}"`);
+  const ctr = requireContainerIface(prev, args);
   await withNetnsNl(args.netns, ({ cnl: nl }) => {
     const link = linkByName(nl, args.ifName);
     if (!link) throw new Error(`failed to find container interface "${args.ifName}"`);
     if (link.kind !== 'veth') throw new Error(`container interface "${args.ifName}" is not a veth`);
-    const mac = ifaces[ctrIndex].mac;
+    const mac = ctr.iface.mac;
     if (mac && mac !== link.mac) throw new Error(`container interface "${args.ifName}" has MAC ${link.mac}, expected ${mac}`);
-    validateExpectedIPs(nl, args.ifName, link.index, (prev.ips ?? []).filter((c) => c.interface === ctrIndex));
+    validateExpectedIPs(nl, args.ifName, link.index, ctr.ips);
     validateExpectedRoutes(nl, prev.routes ?? []);
   });
 }

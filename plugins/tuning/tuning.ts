@@ -10,6 +10,7 @@ import { readSysctl, writeSysctl, type NetNS } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
 import { CniError, ErrCode, wrapError } from '../../pkg/types/error.js';
+import { isContainerIface } from '../../pkg/types/iface.js';
 import type { Result } from '../../pkg/types/result.js';
 import { Undo } from '../../pkg/undo/index.js';
 import { DEFAULT_DATA_DIR, loadTuningConf, parseTuningConf, type TuningConf } from './conf.js';
@@ -102,7 +103,8 @@ export async function add(args: CmdArgs): Promise<Result> {
       linkSet(nl, link.index, change, `failed to tune link "${args.ifName}"`);
     }),
   );
-  if (conf.mac) for (const i of prev.interfaces ?? []) if (i.name === args.ifName) i.mac = conf.mac;
+  // every interface of that name, whatever its sandbox, as the reference
+  if (conf.mac) for (const i of prev.interfaces ?? []) if (isContainerIface(i, { ifName: args.ifName, sandbox: false })) i.mac = conf.mac;
   return prev;
 }
 
