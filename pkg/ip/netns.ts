@@ -18,25 +18,33 @@ export interface NetnsHandles {
  * (first, so a bad CNI_NETNS fails before anything exists) and the host's,
  * passes them to `fn` with `cnl`/`hnl`, and closes whatever was opened. A
  * socket opens when `fn` first reads it, so destructuring `({ container, cnl })`
- * opens only the container's, in the order the callback names them.
+ * opens only the container's, in the order the callback names them (a spread
+ * `...ns` reads, and opens, both).
  */
 export function withNetnsNl<T>(path: string, fn: (ns: NetnsHandles) => Promise<T> | T): Promise<T> {
   return withNetns(path, async (container, host) => {
     let cnl: Rtnl | undefined;
     let hnl: Rtnl | undefined;
+    let closed = false;
+    // a socket first asked for once fn has returned would never be closed (and its namespace fd is)
+    const open = (ns: NetNS) => {
+      if (closed) throw new Error(`netlink socket for "${ns.path}" asked for after withNetnsNl returned`);
+      return new Rtnl(ns);
+    };
     const handles: NetnsHandles = {
       container,
       host,
       get cnl() {
-        return (cnl ??= new Rtnl(container));
+        return (cnl ??= open(container));
       },
       get hnl() {
-        return (hnl ??= new Rtnl(host));
+        return (hnl ??= open(host));
       },
     };
     try {
       return await fn(handles);
     } finally {
+      closed = true;
       cnl?.close();
       hnl?.close();
     }
