@@ -1,8 +1,9 @@
 // Links over rtnetlink: lookup, create (veth peers straight into another
 // namespace, bridges, macvlan/ipvlan/vlan via `kind` + `data`), change, delete,
 // bridge-port flags and bridge VLAN tables.
-import { NetNSNotFoundError, withNetns } from '../ns/index.js';
-import { Attrs, encodeAttrs, NetlinkError, NLM_F_CREATE, NLM_F_EXCL, Rtnl, type Attr } from './netlink.js';
+import { NetNSNotFoundError } from '../ns/index.js';
+import { Attrs, encodeAttrs, NetlinkError, NLM_F_CREATE, NLM_F_EXCL, type Attr, type Rtnl } from './netlink.js';
+import { withNetnsNl } from './netns.js';
 import { concat, i32, put16, put32, u16, u32, utf8, view } from '../bytes/index.js';
 
 const RTM_NEWLINK = 16;
@@ -291,14 +292,7 @@ export function linkDelByName(nl: Rtnl, name: string): boolean {
 export async function delLinkByNameInNetns(netnsPath: string, name: string): Promise<boolean> {
   if (!netnsPath) return false;
   try {
-    return await withNetns(netnsPath, (container) => {
-      const nl = new Rtnl(container);
-      try {
-        return linkDelByName(nl, name);
-      } finally {
-        nl.close();
-      }
-    });
+    return await withNetnsNl(netnsPath, ({ cnl }) => linkDelByName(cnl, name));
   } catch (e) {
     if (e instanceof NetNSNotFoundError) return false;
     throw e;

@@ -4,13 +4,15 @@
 // clashes with a container interface) and then renamed to CNI_IFNAME. The
 // three plugins also share CHECK, below, and the addressing half of ADD
 // (pkg/ipam/sublink.ts).
-import { withNetns, type NetNS } from '../ns/index.js';
+import type { NetNS } from '../ns/index.js';
 import type { CmdArgs } from '../skel/index.js';
 import { prevResultOf } from '../types/conf.js';
 import { CniError, ErrCode, invalidConfig } from '../types/error.js';
+import { requireContainerIface } from '../types/iface.js';
 import type { Undo } from '../undo/index.js';
 import { linkAdd, linkByIndex, linkByName, linkDel, linkDelByName, linkSet, type Link } from './link.js';
-import { NetlinkError, Rtnl, type Attr } from './netlink.js';
+import { NetlinkError, type Attr, type Rtnl } from './netlink.js';
+import { withNetnsNl } from './netns.js';
 import { routeList } from './route.js';
 import { validateExpectedIPs, validateExpectedRoutes } from './validate.js';
 import { randomVethName } from './veth.js';
@@ -188,16 +190,7 @@ export function validateSublink(ns: SublinkNamespaces, want: SublinkExpectation)
  * namespace, runs `fn`, and closes them.
  */
 export async function withSublinkNamespaces<T>(netnsPath: string, linkInContainer: boolean, fn: (ns: SublinkNamespaces) => Promise<T> | T): Promise<T> {
-  return withNetns(netnsPath, async (container, host) => {
-    const cnl = new Rtnl(container);
-    const hnl = linkInContainer ? undefined : new Rtnl(host);
-    try {
-      return await fn({ container, cnl, mnl: hnl ?? cnl });
-    } finally {
-      cnl.close();
-      hnl?.close();
-    }
-  });
+  return withNetnsNl(netnsPath, (ns) => fn({ container: ns.container, cnl: ns.cnl, mnl: linkInContainer ? ns.cnl : ns.hnl }));
 }
 
 /**
@@ -212,12 +205,10 @@ export async function validateSublinkResult(
 ): Promise<void> {
   const prev = prevResultOf(conf);
   if (!prev) throw new CniError(ErrCode.InvalidNetworkConfig, 'required prevResult missing');
-  const ifaces = prev.interfaces ?? [];
-  const index = ifaces.findIndex((i) => i.name === args.ifName && i.sandbox === args.netns);
-  if (index < 0) throw new Error(`prevResult has no interface "${args.ifName}" in sandbox "${args.netns}"`);
+  const ctr = requireContainerIface(prev, args);
   await withSublinkNamespaces(args.netns, conf.linkInContainer, (ns) => {
-    const link = validateLink(ns, ifaces[index].mac);
-    validateExpectedIPs(ns.cnl, args.ifName, link.index, (prev.ips ?? []).filter((c) => c.interface === index));
+    const link = validateLink(ns, ctr.iface.mac);
+    validateExpectedIPs(ns.cnl, args.ifName, link.index, ctr.ips);
     validateExpectedRoutes(ns.cnl, prev.routes ?? []);
   });
 }

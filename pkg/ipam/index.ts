@@ -1,5 +1,6 @@
 // IPAM: delegating to an IPAM plugin, applying its result to an interface, and
 // the small rules interface plugins share around it.
+import type { CmdArgs } from '../skel/index.js';
 import { CniError, ErrCode } from '../types/error.js';
 import type { DNS, Result } from '../types/result.js';
 import type { Undo } from '../undo/index.js';
@@ -15,6 +16,15 @@ export { validAttachments, type Attachment } from './attachments.js';
 /** The configured IPAM type, or '' for an L2-only network. */
 export function ipamType(conf: { ipam?: { type?: string } }): string {
   return conf.ipam?.type ?? '';
+}
+
+/**
+ * The call that delegates this command to the IPAM plugin: `conf`'s `ipam.type`
+ * (or the type itself, as read leniently for DEL), run with the command's stdin
+ * and CNI_PATH.
+ */
+export function ipamDelegate(args: Pick<CmdArgs, 'stdinData' | 'path'>, conf: { ipam?: { type?: string } } | string): DelegateCall {
+  return { type: typeof conf === 'string' ? conf : ipamType(conf), stdin: args.stdinData, cniPath: args.path };
 }
 
 /** The DNS of a result: the config's when any of its fields is set (even to an empty list), else IPAM's. */

@@ -10,11 +10,12 @@
 // interface (dhcp sends its DHCPRELEASE from it) is waited for before the link
 // goes: overlapped, the daemon usually found the link gone (0 of 30 releases
 // sent), and the server kept the address until the lease ran out.
-import { NetlinkError, Rtnl } from '../ip/netlink.js';
+import { NetlinkError } from '../ip/netlink.js';
+import { withNetnsNl } from '../ip/netns.js';
 import { linkByName, linkDelStart } from '../ip/link.js';
 import { RT_SCOPE_LINK } from '../ip/route.js';
 import { addrDel, addrList } from '../ip/addr.js';
-import { NetNSNotFoundError, withNetns } from '../ns/index.js';
+import { NetNSNotFoundError } from '../ns/index.js';
 import { startCommand, type DelegateCall, type Pending } from './exec.js';
 import { netnsBlind } from './kinds.js';
 
@@ -40,43 +41,38 @@ export async function deleteIfaceAndRelease(netnsPath: string, ifName: string, i
   let linkError: unknown;
   try {
     if (netnsPath) {
-      await withNetns(netnsPath, async (container) => {
-        const nl = new Rtnl(container);
-        try {
-          const link = linkByName(nl, ifName);
-          if (!link) return;
-          for (const a of addrList(nl, { index: link.index })) {
-            if (a.scope >= RT_SCOPE_LINK) continue;
-            try {
-              addrDel(nl, link.index, a);
-            } catch (e) {
-              // removing a primary IPv4 address takes its secondaries with it
-              if (!(e instanceof NetlinkError && e.code === 'EADDRNOTAVAIL')) throw e;
-            }
+      await withNetnsNl(netnsPath, async ({ cnl: nl }) => {
+        const link = linkByName(nl, ifName);
+        if (!link) return;
+        for (const a of addrList(nl, { index: link.index })) {
+          if (a.scope >= RT_SCOPE_LINK) continue;
+          try {
+            addrDel(nl, link.index, a);
+          } catch (e) {
+            // removing a primary IPv4 address takes its secondaries with it
+            if (!(e instanceof NetlinkError && e.code === 'EADDRNOTAVAIL')) throw e;
           }
-          startRelease();
-          if (ipam && !netnsBlind(ipam.type)) {
-            try {
-              await release?.wait();
-            } catch {
-              // thrown below, once the link is gone too (wait() keeps its outcome)
-            }
-          }
-          // the kernel destroys the veth on a thread of ours while an in-process IPAM DEL runs here (an exec'ed one
-          // runs on a thread of its own already)
-          const deletion = linkDelStart(nl, link.index, `failed to delete link "${ifName}"`);
+        }
+        startRelease();
+        if (ipam && !netnsBlind(ipam.type)) {
           try {
             await release?.wait();
           } catch {
-            // thrown below (wait() keeps its outcome)
+            // thrown below, once the link is gone too (wait() keeps its outcome)
           }
-          try {
-            deletion.wait();
-          } catch (e) {
-            if (!(e instanceof NetlinkError && e.code === 'ENODEV')) throw e;
-          }
-        } finally {
-          nl.close();
+        }
+        // the kernel destroys the veth on a thread of ours while an in-process IPAM DEL runs here (an exec'ed one
+        // runs on a thread of its own already)
+        const deletion = linkDelStart(nl, link.index, `failed to delete link "${ifName}"`);
+        try {
+          await release?.wait();
+        } catch {
+          // thrown below (wait() keeps its outcome)
+        }
+        try {
+          deletion.wait();
+        } catch (e) {
+          if (!(e instanceof NetlinkError && e.code === 'ENODEV')) throw e;
         }
       });
     }

@@ -4,6 +4,7 @@
 // veth's ingress qdisc to an ifb device whose root is a tbf.
 import { linkAdd, linkByIndex, linkByName, linkDelByName, linkList, linkSet, type Link } from '../../pkg/ip/link.js';
 import { NetlinkError, Rtnl } from '../../pkg/ip/netlink.js';
+import { withNetnsNl, type NetnsHandles } from '../../pkg/ip/netns.js';
 import {
   ETH_P_ALL,
   filterAddRedirect,
@@ -21,7 +22,6 @@ import {
 } from '../../pkg/ip/tc.js';
 import { sha512 } from '../../pkg/hash/index.js';
 import { native } from '../../pkg/native/index.js';
-import { withNetns, type NetNS } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { validAttachments } from '../../pkg/ipam/attachments.js';
 import { parseConfJSON, prevResultOf } from '../../pkg/types/conf.js';
@@ -58,24 +58,19 @@ const fail = (msg: string, cause?: unknown) => new CniError(ErrCode.Internal, ms
  * looked up in the host namespace, and (for results that list interfaces)
  * listed in prevResult without a sandbox, as the reference requires.
  */
-function hostVeth(o: { container: NetNS; hnl: Rtnl; ifName: string; prev: Result; cniVersion: string }): Link {
-  const { container, hnl, ifName, prev, cniVersion } = o;
+function hostVeth(o: { ns: NetnsHandles; ifName: string; prev: Result; cniVersion: string }): Link {
+  const { ns, ifName, prev, cniVersion } = o;
   const legacy = isLegacyResultVersion(cniVersion);
   if (!legacy && !prev.interfaces?.length) throw fail('no interfaces provided');
-  const cnl = new Rtnl(container);
   let peerIndex: number | undefined;
   let ownIndex = 0;
   let why = '';
-  try {
-    const link = linkByName(cnl, ifName);
-    if (!link) why = `link "${ifName}" not found`;
-    else if (link.kind !== 'veth') why = `interface "${ifName}" was not a veth interface`;
-    else [peerIndex, ownIndex] = [link.parentIndex, link.index];
-  } finally {
-    cnl.close();
-  }
+  const link = linkByName(ns.cnl, ifName);
+  if (!link) why = `link "${ifName}" not found`;
+  else if (link.kind !== 'veth') why = `interface "${ifName}" was not a veth interface`;
+  else [peerIndex, ownIndex] = [link.parentIndex, link.index];
   if (!peerIndex) throw fail(`container interface ${ifName} has no veth peer: ${why || 'no peer index'}`);
-  const host = linkByIndex(hnl, peerIndex);
+  const host = linkByIndex(ns.hnl, peerIndex);
   // an index is only unique per namespace: the link found must be a veth whose own peer is the container's end
   if (!host || host.kind !== 'veth' || host.parentIndex !== ownIndex) throw fail(`veth peer with index ${peerIndex} is not in host ns`);
   // a 0.1.0/0.2.0 result has no interface list to hold it (the reference refuses those versions)
@@ -99,23 +94,19 @@ export async function add(args: CmdArgs): Promise<Result> {
   // also without limits, where the reference prints the missing prevResult and panics
   const result = requirePrev(conf, 'must be called as chained plugin');
   if (!conf.ingress && !conf.egress) return result;
-  await withNetns(args.netns, async (container) => {
-    const hnl = new Rtnl();
-    try {
-      const veth = hostVeth({ container, hnl, ifName: args.ifName, prev: result, cniVersion: conf.raw.cniVersion ?? '' });
-      await Undo.run(async (undo) => {
-        if (conf.ingress) {
-          addTbf(hnl, veth.index, conf.ingress, 'create qdisc');
-          undo.push(`delete the tbf of "${veth.name}"`, () => qdiscDel(hnl, veth.index, TBF_HANDLE, HANDLE_ROOT));
-        }
-        if (conf.egress) {
-          const ifb = { name: ifbName(conf.name, args.containerID), alias: ifbAlias(conf.name, args.containerID) };
-          setupEgress({ hnl, veth, limit: conf.egress, ifb, result, undo });
-        }
-      });
-    } finally {
-      hnl.close();
-    }
+  await withNetnsNl(args.netns, async (ns) => {
+    const { hnl } = ns;
+    const veth = hostVeth({ ns, ifName: args.ifName, prev: result, cniVersion: conf.raw.cniVersion ?? '' });
+    await Undo.run(async (undo) => {
+      if (conf.ingress) {
+        addTbf(hnl, veth.index, conf.ingress, 'create qdisc');
+        undo.push(`delete the tbf of "${veth.name}"`, () => qdiscDel(hnl, veth.index, TBF_HANDLE, HANDLE_ROOT));
+      }
+      if (conf.egress) {
+        const ifb = { name: ifbName(conf.name, args.containerID), alias: ifbAlias(conf.name, args.containerID) };
+        setupEgress({ hnl, veth, limit: conf.egress, ifb, result, undo });
+      }
+    });
   });
   return result;
 }
@@ -200,21 +191,17 @@ export async function check(args: CmdArgs): Promise<void> {
   const conf = loadBandwidthConf(args.stdinData);
   const prev = requirePrev(conf, 'must be called as a chained plugin');
   if (!conf.ingress && !conf.egress) return;
-  await withNetns(args.netns, (container) => {
-    const hnl = new Rtnl();
-    try {
-      const veth = hostVeth({ container, hnl, ifName: args.ifName, prev, cniVersion: conf.raw.cniVersion ?? '' });
-      if (conf.ingress) validateTbf(hnl, veth, conf.ingress);
-      if (conf.egress) {
-        const name = ifbName(conf.name, args.containerID);
-        const ifb = linkByName(hnl, name);
-        if (!ifb) throw fail(`get ifb device: link "${name}" not found`);
-        validateTbf(hnl, ifb, conf.egress);
-        if (!qdiscList(hnl, veth.index).some((q) => q.kind === 'ingress')) throw fail(`no ingress qdisc on "${veth.name}"`);
-        if (!filterRedirectTargets(hnl, veth.index, INGRESS_HANDLE).includes(ifb.index)) throw fail(`no filter on "${veth.name}" redirects to "${name}"`);
-      }
-    } finally {
-      hnl.close();
+  await withNetnsNl(args.netns, (ns) => {
+    const { hnl } = ns;
+    const veth = hostVeth({ ns, ifName: args.ifName, prev, cniVersion: conf.raw.cniVersion ?? '' });
+    if (conf.ingress) validateTbf(hnl, veth, conf.ingress);
+    if (conf.egress) {
+      const name = ifbName(conf.name, args.containerID);
+      const ifb = linkByName(hnl, name);
+      if (!ifb) throw fail(`get ifb device: link "${name}" not found`);
+      validateTbf(hnl, ifb, conf.egress);
+      if (!qdiscList(hnl, veth.index).some((q) => q.kind === 'ingress')) throw fail(`no ingress qdisc on "${veth.name}"`);
+      if (!filterRedirectTargets(hnl, veth.index, INGRESS_HANDLE).includes(ifb.index)) throw fail(`no filter on "${veth.name}" redirects to "${name}"`);
     }
   });
 }

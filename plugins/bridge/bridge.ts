@@ -5,16 +5,18 @@
 import { addToIP, formatIP, networkOf, parseCIDR, type IPNet } from '../../pkg/ipaddr/index.js';
 import { enableForwardFor } from '../../pkg/ip/forward.js';
 import { IF_OPER_UP, linkByIndex, linkByName, linkDelByName, linkSet, type Link } from '../../pkg/ip/link.js';
-import { Rtnl } from '../../pkg/ip/netlink.js';
+import type { Rtnl } from '../../pkg/ip/netlink.js';
+import { withNetnsNl } from '../../pkg/ip/netns.js';
 import { addrDel } from '../../pkg/ip/addr.js';
 import { validateExpectedIPs, validateExpectedRoutes } from '../../pkg/ip/validate.js';
 import { setupVeth } from '../../pkg/ip/veth.js';
-import { checkAlongsideIPAM, chooseDNS, configureIface, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamRunsEarly, ipamType, startIPAMAdd, validAttachments, type DelegateCall } from '../../pkg/ipam/index.js';
-import { withNetns, writeSysctls, type NetNS } from '../../pkg/ns/index.js';
+import { checkAlongsideIPAM, chooseDNS, configureIface, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamDelegate, ipamRunsEarly, ipamType, startIPAMAdd, validAttachments } from '../../pkg/ipam/index.js';
+import { writeSysctls, type NetNS } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
 import { CniError, ErrCode } from '../../pkg/types/error.js';
 import type { Result } from '../../pkg/types/result.js';
+import { requireContainerIface } from '../../pkg/types/iface.js';
 import { pollSync } from '../../pkg/time/index.js';
 import { Undo } from '../../pkg/undo/index.js';
 import { loadBridgeConf, loadBridgeDelConf, type BridgeConf } from './conf.js';
@@ -31,8 +33,6 @@ const PORT_UP_WAITS = [0, ...Array<number>(12).fill(0.25), ...Array<number>(6).f
 // The firewall modules load only for networks that use them (their set-up costs every start otherwise).
 const ipmasq = () => import('../../pkg/firewall/ipmasq.js');
 const spoofcheck = () => import('../../pkg/firewall/spoofcheck.js');
-
-const delegate = (args: CmdArgs, conf: BridgeConf): DelegateCall => ({ type: ipamType(conf), stdin: args.stdinData, cniPath: args.path });
 
 function waitPortUp(nl: Rtnl, index: number, name: string): Link {
   const up = pollSync(PORT_UP_WAITS, () => {
@@ -78,94 +78,87 @@ export async function add(args: CmdArgs): Promise<Result> {
   const conf = loadBridgeConf(args.stdinData, args.args);
   const hasIPAM = ipamType(conf) !== '';
   // the container namespace is opened before anything is created: a bad CNI_NETNS fails early
-  return withNetns(args.netns, async (container, host) => {
-    const hnl = new Rtnl(host);
-    const cnl = new Rtnl(container);
-    try {
-      return await Undo.run(async (undo) => {
-        // IPAM runs on its own thread while the bridge and veth are made (see ipamRunsEarly)
-        const startIPAM = () => startIPAMAdd(undo, delegate(args, conf), conf.cniVersion ?? '');
-        let ipam = ipamRunsEarly(conf) ? startIPAM() : undefined;
-        let pinned: Link | undefined;
-        const { bridge, created } = ensureBridge(hnl, host, conf);
-        if (created) undo.push(`delete bridge "${conf.bridge}"`, () => deleteBridgeIfUnused(hnl, conf.bridge));
-        const pair = setupVeth({ container, host, ifName: args.ifName, mtu: conf.mtu || undefined, mac: conf.mac, containerNl: cnl, hostNl: hnl });
-        undo.push(`delete veth "${pair.host.name}"`, () => linkDelByName(hnl, pair.host.name));
-        failpoint(conf, 'veth');
-        attachPort(hnl, pair.host.index, pair.host.name, bridge, conf);
-        if (conf.macspoofchk) {
-          const { setupSpoofCheck, spoofRefID, teardownSpoofCheck } = await spoofcheck();
-          const refID = spoofRefID(args.containerID, args.ifName);
-          await setupSpoofCheck(pair.host.name, pair.container.mac, refID);
-          undo.push('remove spoof check', () => teardownSpoofCheck(refID));
-        }
-        const result: Result = {
-          cniVersion: '1.1.0',
-          interfaces: [
-            { name: bridge.name, mac: bridge.mac },
-            { name: pair.host.name, mac: pair.host.mac },
-            { name: args.ifName, mac: pair.container.mac, sandbox: args.netns },
-          ],
-        };
-        if (hasIPAM) {
-          if (!ipam) {
-            // An IPAM that talks on the link (dhcp) gets it forwarding first: the host end of a new veth becomes a
-            // forwarding bridge port only when the kernel's link watcher gets to it, up to a few ms after the
-            // container's end, and a DHCPDISCOVER sent in that gap is dropped (14 of 30 ADDs measured). The
-            // reference waits for the port only after IPAM.
-            linkSet(cnl, pair.container.index, { up: true }, `failed to set "${args.ifName}" up`);
-            waitPortUp(hnl, pair.host.index, pair.host.name);
-            ipam = startIPAM();
-          }
-          const ipamResult = await ipam.wait();
-          failpoint(conf, 'ipam');
-          if (!ipamResult.ips?.length) throw new Error('IPAM plugin returned missing IP config');
-          result.ips = ipamResult.ips.map((c) => ({ ...c, interface: 2 }));
-          result.routes = ipamResult.routes ? [...ipamResult.routes] : undefined;
-          result.dns = ipamResult.dns;
-          const gws = planGateways(conf, result);
-          containerSysctls(container, args.ifName, conf.enabledad);
-          await configureIface(container, args.ifName, result);
-          if (conf.isGateway) {
-            let target = bridge;
-            if (conf.vlan) {
-              const g = ensureVlanGatewayIface(hnl, host, bridge, conf);
-              if (g.created) undo.push(`delete "${g.link.name}"`, () => linkDelByName(hnl, g.link.name));
-              target = g.link;
-              result.interfaces!.push({ name: g.link.name, mac: g.link.mac });
-            }
-            for (const gw of gws) {
-              if (ensureGatewayAddr(hnl, target, gw, conf.forceAddress)) undo.push('remove gateway address', () => addrDel(hnl, target.index, gw));
-            }
-            // the bridge's MAC as its ports left it, made its own: it stays put from here on
-            pinned = linkByName(hnl, bridge.name)!;
-            pinBridgeMAC(hnl, pinned);
-            enableForwardFor(gws.map((g) => g.ip.family), host);
-          }
-          if (conf.ipMasq) {
-            const owner = { network: conf.name, containerID: args.containerID, ifName: args.ifName };
-            const nets = result.ips.map((c) => parseCIDR(c.address)!);
-            const { setupIPMasq, teardownIPMasq } = await ipmasq();
-            undo.push('remove ip masquerade rules', () => teardownIPMasq(owner));
-            await setupIPMasq(owner, nets, conf.ipMasqBackend);
-            failpoint(conf, 'ipmasq');
-          }
-        } else if (!conf.disableContainerInterface) {
+  return withNetnsNl(args.netns, ({ container, host, hnl, cnl }) =>
+    Undo.run(async (undo) => {
+      // IPAM runs on its own thread while the bridge and veth are made (see ipamRunsEarly)
+      const startIPAM = () => startIPAMAdd(undo, ipamDelegate(args, conf), conf.cniVersion ?? '');
+      let ipam = ipamRunsEarly(conf) ? startIPAM() : undefined;
+      let pinned: Link | undefined;
+      const { bridge, created } = ensureBridge(hnl, host, conf);
+      if (created) undo.push(`delete bridge "${conf.bridge}"`, () => deleteBridgeIfUnused(hnl, conf.bridge));
+      const pair = setupVeth({ container, host, ifName: args.ifName, mtu: conf.mtu || undefined, mac: conf.mac, containerNl: cnl, hostNl: hnl });
+      undo.push(`delete veth "${pair.host.name}"`, () => linkDelByName(hnl, pair.host.name));
+      failpoint(conf, 'veth');
+      attachPort(hnl, pair.host.index, pair.host.name, bridge, conf);
+      if (conf.macspoofchk) {
+        const { setupSpoofCheck, spoofRefID, teardownSpoofCheck } = await spoofcheck();
+        const refID = spoofRefID(args.containerID, args.ifName);
+        await setupSpoofCheck(pair.host.name, pair.container.mac, refID);
+        undo.push('remove spoof check', () => teardownSpoofCheck(refID));
+      }
+      const result: Result = {
+        cniVersion: '1.1.0',
+        interfaces: [
+          { name: bridge.name, mac: bridge.mac },
+          { name: pair.host.name, mac: pair.host.mac },
+          { name: args.ifName, mac: pair.container.mac, sandbox: args.netns },
+        ],
+      };
+      if (hasIPAM) {
+        if (!ipam) {
+          // An IPAM that talks on the link (dhcp) gets it forwarding first: the host end of a new veth becomes a
+          // forwarding bridge port only when the kernel's link watcher gets to it, up to a few ms after the
+          // container's end, and a DHCPDISCOVER sent in that gap is dropped (14 of 30 ADDs measured). The
+          // reference waits for the port only after IPAM.
           linkSet(cnl, pair.container.index, { up: true }, `failed to set "${args.ifName}" up`);
+          waitPortUp(hnl, pair.host.index, pair.host.name);
+          ipam = startIPAM();
         }
-        if (!conf.disableContainerInterface) waitPortUp(hnl, pair.host.index, pair.host.name);
-        // an unpinned bridge may have taken a port's MAC; the host veth's MAC is the one it was made with
-        result.interfaces![0].mac = (pinned ?? linkByName(hnl, bridge.name)!).mac;
-        const dns = chooseDNS(conf, result.dns);
-        if (dns) result.dns = dns;
-        else delete result.dns;
-        return result;
-      });
-    } finally {
-      hnl.close();
-      cnl.close();
-    }
-  });
+        const ipamResult = await ipam.wait();
+        failpoint(conf, 'ipam');
+        if (!ipamResult.ips?.length) throw new Error('IPAM plugin returned missing IP config');
+        result.ips = ipamResult.ips.map((c) => ({ ...c, interface: 2 }));
+        result.routes = ipamResult.routes ? [...ipamResult.routes] : undefined;
+        result.dns = ipamResult.dns;
+        const gws = planGateways(conf, result);
+        containerSysctls(container, args.ifName, conf.enabledad);
+        await configureIface(container, args.ifName, result);
+        if (conf.isGateway) {
+          let target = bridge;
+          if (conf.vlan) {
+            const g = ensureVlanGatewayIface(hnl, host, bridge, conf);
+            if (g.created) undo.push(`delete "${g.link.name}"`, () => linkDelByName(hnl, g.link.name));
+            target = g.link;
+            result.interfaces!.push({ name: g.link.name, mac: g.link.mac });
+          }
+          for (const gw of gws) {
+            if (ensureGatewayAddr(hnl, target, gw, conf.forceAddress)) undo.push('remove gateway address', () => addrDel(hnl, target.index, gw));
+          }
+          // the bridge's MAC as its ports left it, made its own: it stays put from here on
+          pinned = linkByName(hnl, bridge.name)!;
+          pinBridgeMAC(hnl, pinned);
+          enableForwardFor(gws.map((g) => g.ip.family), host);
+        }
+        if (conf.ipMasq) {
+          const owner = { network: conf.name, containerID: args.containerID, ifName: args.ifName };
+          const nets = result.ips.map((c) => parseCIDR(c.address)!);
+          const { setupIPMasq, teardownIPMasq } = await ipmasq();
+          undo.push('remove ip masquerade rules', () => teardownIPMasq(owner));
+          await setupIPMasq(owner, nets, conf.ipMasqBackend);
+          failpoint(conf, 'ipmasq');
+        }
+      } else if (!conf.disableContainerInterface) {
+        linkSet(cnl, pair.container.index, { up: true }, `failed to set "${args.ifName}" up`);
+      }
+      if (!conf.disableContainerInterface) waitPortUp(hnl, pair.host.index, pair.host.name);
+      // an unpinned bridge may have taken a port's MAC; the host veth's MAC is the one it was made with
+      result.interfaces![0].mac = (pinned ?? linkByName(hnl, bridge.name)!).mac;
+      const dns = chooseDNS(conf, result.dns);
+      if (dns) result.dns = dns;
+      else delete result.dns;
+      return result;
+    }),
+  );
 }
 
 export async function del(args: CmdArgs): Promise<void> {
@@ -173,7 +166,7 @@ export async function del(args: CmdArgs): Promise<void> {
   // every step runs even when one fails (what can be removed is removed); the first error is reported
   let failure: unknown;
   // the link goes first, its addresses before IPAM DEL runs (plugins#666), the veth's slow destruction overlapped with it
-  await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? delegate(args, conf) : undefined).catch((e) => (failure = e));
+  await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? ipamDelegate(args, conf) : undefined).catch((e) => (failure = e));
   if (conf.macspoofchk) {
     try {
       const { spoofRefID, teardownSpoofCheck } = await spoofcheck();
@@ -190,7 +183,7 @@ export async function del(args: CmdArgs): Promise<void> {
 export async function check(args: CmdArgs): Promise<void> {
   const conf = loadBridgeConf(args.stdinData, args.args);
   // an L2-only network has nothing to ask IPAM about (the reference fails here)
-  await checkAlongsideIPAM(ipamType(conf) ? delegate(args, conf) : undefined, () => checkIface(args, conf));
+  await checkAlongsideIPAM(ipamType(conf) ? ipamDelegate(args, conf) : undefined, () => checkIface(args, conf));
 }
 
 /** CHECK of what bridge itself set up, against prevResult. */
@@ -199,35 +192,26 @@ async function checkIface(args: CmdArgs, conf: BridgeConf): Promise<void> {
   if (!prev) throw new CniError(ErrCode.InvalidNetworkConfig, 'required prevResult missing');
   const ifaces = prev.interfaces ?? [];
   const brIface = ifaces.find((i) => i.name === conf.bridge);
-  const ctrIndex = ifaces.findIndex((i) => i.name === args.ifName && i.sandbox === args.netns);
-  if (ctrIndex < 0) throw new Error(`prevResult has no interface "${args.ifName}" in sandbox "${args.netns}"`);
-  const ctr = ifaces[ctrIndex];
-  await withNetns(args.netns, (container, host) => {
-    const hnl = new Rtnl(host);
-    const cnl = new Rtnl(container);
-    try {
-      const br = linkByName(hnl, conf.bridge);
-      if (!br) throw new Error(`failed to find bridge "${conf.bridge}"`);
-      if (br.kind !== 'bridge') throw new Error(`"${conf.bridge}" is not a bridge`);
-      if (brIface?.mac && brIface.mac !== br.mac) throw new Error(`bridge "${conf.bridge}" has MAC ${br.mac}, expected ${brIface.mac}`);
-      const promisc = (br.promiscuity ?? 0) > 0;
-      if (promisc !== conf.promiscMode) throw new Error(`bridge "${conf.bridge}" promiscuous mode is ${promisc}, expected ${conf.promiscMode}`);
-      if ((conf.vlan || conf.trunkIDs.length) && !vlanFiltering(br)) throw new Error(`bridge "${conf.bridge}" has vlan_filtering off`);
-      const link = linkByName(cnl, args.ifName);
-      if (!link) throw new Error(`failed to find container interface "${args.ifName}"`);
-      if (link.kind !== 'veth') throw new Error(`container interface "${args.ifName}" is not a veth`);
-      if (ctr.mac && ctr.mac !== link.mac) throw new Error(`container interface "${args.ifName}" has MAC ${link.mac}, expected ${ctr.mac}`);
-      const hostPeer = link.parentIndex ? linkByIndex(hnl, link.parentIndex) : undefined;
-      if (!hostPeer || hostPeer.kind !== 'veth' || hostPeer.parentIndex !== link.index) throw new Error(`failed to find the host end of "${args.ifName}"`);
-      if (hostPeer.master !== br.index) throw new Error(`host veth "${hostPeer.name}" is not attached to bridge "${conf.bridge}"`);
-      const hostIface = ifaces.find((i) => i.name.startsWith('veth') && !i.sandbox);
-      if (hostIface && hostIface.name !== hostPeer.name) throw new Error(`host veth is "${hostPeer.name}", prevResult says "${hostIface.name}"`);
-      validateExpectedIPs(cnl, args.ifName, link.index, (prev.ips ?? []).filter((c) => c.interface === ctrIndex));
-      validateExpectedRoutes(cnl, prev.routes ?? []);
-    } finally {
-      hnl.close();
-      cnl.close();
-    }
+  const ctr = requireContainerIface(prev, args);
+  await withNetnsNl(args.netns, ({ hnl, cnl }) => {
+    const br = linkByName(hnl, conf.bridge);
+    if (!br) throw new Error(`failed to find bridge "${conf.bridge}"`);
+    if (br.kind !== 'bridge') throw new Error(`"${conf.bridge}" is not a bridge`);
+    if (brIface?.mac && brIface.mac !== br.mac) throw new Error(`bridge "${conf.bridge}" has MAC ${br.mac}, expected ${brIface.mac}`);
+    const promisc = (br.promiscuity ?? 0) > 0;
+    if (promisc !== conf.promiscMode) throw new Error(`bridge "${conf.bridge}" promiscuous mode is ${promisc}, expected ${conf.promiscMode}`);
+    if ((conf.vlan || conf.trunkIDs.length) && !vlanFiltering(br)) throw new Error(`bridge "${conf.bridge}" has vlan_filtering off`);
+    const link = linkByName(cnl, args.ifName);
+    if (!link) throw new Error(`failed to find container interface "${args.ifName}"`);
+    if (link.kind !== 'veth') throw new Error(`container interface "${args.ifName}" is not a veth`);
+    if (ctr.iface.mac && ctr.iface.mac !== link.mac) throw new Error(`container interface "${args.ifName}" has MAC ${link.mac}, expected ${ctr.iface.mac}`);
+    const hostPeer = link.parentIndex ? linkByIndex(hnl, link.parentIndex) : undefined;
+    if (!hostPeer || hostPeer.kind !== 'veth' || hostPeer.parentIndex !== link.index) throw new Error(`failed to find the host end of "${args.ifName}"`);
+    if (hostPeer.master !== br.index) throw new Error(`host veth "${hostPeer.name}" is not attached to bridge "${conf.bridge}"`);
+    const hostIface = ifaces.find((i) => i.name.startsWith('veth') && !i.sandbox);
+    if (hostIface && hostIface.name !== hostPeer.name) throw new Error(`host veth is "${hostPeer.name}", prevResult says "${hostIface.name}"`);
+    validateExpectedIPs(cnl, args.ifName, link.index, ctr.ips);
+    validateExpectedRoutes(cnl, prev.routes ?? []);
   });
 }
 
@@ -242,7 +226,7 @@ export async function gc(args: CmdArgs): Promise<void> {
   }
   if (ipamType(conf)) {
     try {
-      await execGC(delegate(args, conf));
+      await execGC(ipamDelegate(args, conf));
     } catch (e) {
       errors.push((e as Error).message);
     }
@@ -252,5 +236,5 @@ export async function gc(args: CmdArgs): Promise<void> {
 
 export async function status(args: CmdArgs): Promise<void> {
   const conf = loadBridgeConf(args.stdinData, args.args);
-  if (ipamType(conf)) await execStatus(delegate(args, conf));
+  if (ipamType(conf)) await execStatus(ipamDelegate(args, conf));
 }

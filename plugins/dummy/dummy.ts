@@ -4,18 +4,17 @@
 // link of the same name does not clash). The result is IPAM's with the link as
 // its only interface.
 import { linkAdd, linkByName, linkDelByName, isUp, type Link } from '../../pkg/ip/link.js';
-import { NetlinkError, Rtnl } from '../../pkg/ip/netlink.js';
+import { NetlinkError, type Rtnl } from '../../pkg/ip/netlink.js';
+import { withNetnsNl } from '../../pkg/ip/netns.js';
 import { validateExpectedIPs } from '../../pkg/ip/validate.js';
-import { checkAlongsideIPAM, configureIface, deleteIfaceAndRelease, execGC, execStatus, failpoint, startIPAMAdd, type DelegateCall } from '../../pkg/ipam/index.js';
-import { withNetns } from '../../pkg/ns/index.js';
+import { checkAlongsideIPAM, configureIface, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamDelegate, startIPAMAdd } from '../../pkg/ipam/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
 import { CniError, ErrCode } from '../../pkg/types/error.js';
+import { requireContainerIface } from '../../pkg/types/iface.js';
 import type { Result } from '../../pkg/types/result.js';
 import { Undo } from '../../pkg/undo/index.js';
 import { delIPAMType, loadDummyConf } from './conf.js';
-
-const delegate = (args: CmdArgs, type: string): DelegateCall => ({ type, stdin: args.stdinData, cniPath: args.path });
 
 /** Creates dummy `ifName` in the socket's namespace; its deletion goes on `undo` once it exists. */
 function createDummy(nl: Rtnl, ifName: string, undo: Undo): Link {
@@ -36,24 +35,19 @@ function createDummy(nl: Rtnl, ifName: string, undo: Undo): Link {
 
 export async function add(args: CmdArgs): Promise<Result> {
   const conf = loadDummyConf(args.stdinData);
-  return withNetns(args.netns, async (container) => {
-    const nl = new Rtnl(container);
-    try {
-      return await Undo.run(async (undo) => {
-        const link = createDummy(nl, args.ifName, undo);
-        failpoint(conf, 'link');
-        const r = await startIPAMAdd(undo, delegate(args, conf.ipam.type), conf.cniVersion ?? '').wait();
-        failpoint(conf, 'ipam');
-        if (!r.ips?.length) throw new Error('IPAM plugin returned missing IP config');
-        const result: Result = { ...r, cniVersion: '1.1.0', interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }], ips: r.ips.map((c) => ({ ...c, interface: 0 })) };
-        await configureIface(container, args.ifName, result);
-        failpoint(conf, 'configure');
-        return result;
-      });
-    } finally {
-      nl.close();
-    }
-  });
+  return withNetnsNl(args.netns, ({ container, cnl: nl }) =>
+    Undo.run(async (undo) => {
+      const link = createDummy(nl, args.ifName, undo);
+      failpoint(conf, 'link');
+      const r = await startIPAMAdd(undo, ipamDelegate(args, conf), conf.cniVersion ?? '').wait();
+      failpoint(conf, 'ipam');
+      if (!r.ips?.length) throw new Error('IPAM plugin returned missing IP config');
+      const result: Result = { ...r, cniVersion: '1.1.0', interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }], ips: r.ips.map((c) => ({ ...c, interface: 0 })) };
+      await configureIface(container, args.ifName, result);
+      failpoint(conf, 'configure');
+      return result;
+    }),
+  );
 }
 
 /**
@@ -62,39 +56,32 @@ export async function add(args: CmdArgs): Promise<Result> {
  */
 export async function del(args: CmdArgs): Promise<void> {
   const type = delIPAMType(args.stdinData);
-  await deleteIfaceAndRelease(args.netns, args.ifName, type ? delegate(args, type) : undefined);
+  await deleteIfaceAndRelease(args.netns, args.ifName, type ? ipamDelegate(args, type) : undefined);
 }
 
 /** IPAM's CHECK, then: the prevResult's interface exists here, is a dummy, has its MAC, is up and holds its IPs. */
 export async function check(args: CmdArgs): Promise<void> {
   const conf = loadDummyConf(args.stdinData);
-  await checkAlongsideIPAM(delegate(args, conf.ipam.type), async () => {
+  await checkAlongsideIPAM(ipamDelegate(args, conf), async () => {
     const prev = prevResultOf(conf);
     if (!prev) throw new CniError(ErrCode.InvalidNetworkConfig, 'dummy: Required prevResult missing');
-    const ifaces = prev.interfaces ?? [];
-    const index = ifaces.findIndex((i) => i.name === args.ifName && i.sandbox === args.netns);
-    if (index < 0) throw new Error(`prevResult has no interface "${args.ifName}" in sandbox "${args.netns}"`);
-    await withNetns(args.netns, (container) => {
-      const nl = new Rtnl(container);
-      try {
-        const l = linkByName(nl, args.ifName);
-        if (!l) throw new Error(`Container Interface name in prevResult: ${args.ifName} not found`);
-        if (l.kind !== 'dummy') throw new Error(`Error: Container interface ${args.ifName} not of type dummy`);
-        const mac = ifaces[index].mac;
-        if (mac && mac.toLowerCase() !== l.mac) throw new Error(`Interface ${args.ifName} Mac ${mac} doesn't match container Mac: ${l.mac}`);
-        if (!isUp(l)) throw new Error(`Interface ${args.ifName} is down`);
-        validateExpectedIPs(nl, args.ifName, l.index, (prev.ips ?? []).filter((c) => c.interface === index));
-      } finally {
-        nl.close();
-      }
+    const ctr = requireContainerIface(prev, args);
+    await withNetnsNl(args.netns, ({ cnl: nl }) => {
+      const l = linkByName(nl, args.ifName);
+      if (!l) throw new Error(`Container Interface name in prevResult: ${args.ifName} not found`);
+      if (l.kind !== 'dummy') throw new Error(`Error: Container interface ${args.ifName} not of type dummy`);
+      const mac = ctr.iface.mac;
+      if (mac && mac.toLowerCase() !== l.mac) throw new Error(`Interface ${args.ifName} Mac ${mac} doesn't match container Mac: ${l.mac}`);
+      if (!isUp(l)) throw new Error(`Interface ${args.ifName} is down`);
+      validateExpectedIPs(nl, args.ifName, l.index, ctr.ips);
     });
   });
 }
 
 export async function gc(args: CmdArgs): Promise<void> {
-  await execGC(delegate(args, loadDummyConf(args.stdinData).ipam.type));
+  await execGC(ipamDelegate(args, loadDummyConf(args.stdinData)));
 }
 
 export async function status(args: CmdArgs): Promise<void> {
-  await execStatus(delegate(args, loadDummyConf(args.stdinData).ipam.type));
+  await execStatus(ipamDelegate(args, loadDummyConf(args.stdinData)));
 }

@@ -4,12 +4,13 @@
 // reference leaves it down, its alias cleared). DEL finds the device after a
 // rename inside the container (plugins#773) and releases IPAM without a netns.
 import { isUp, linkByIndex, linkByName, linkList, type Link } from '../../pkg/ip/link.js';
-import { Rtnl } from '../../pkg/ip/netlink.js';
+import type { Rtnl } from '../../pkg/ip/netlink.js';
+import { withNetnsNl } from '../../pkg/ip/netns.js';
 import { validateSublinkResult } from '../../pkg/ip/sublink.js';
-import { checkAlongsideIPAM, execDel, execGC, execStatus, failpoint, ipamType, startIPAMAdd, validAttachments } from '../../pkg/ipam/index.js';
+import { checkAlongsideIPAM, execDel, execGC, execStatus, failpoint, ipamDelegate, ipamType, startIPAMAdd, validAttachments } from '../../pkg/ipam/index.js';
 import { netnsBlind } from '../../pkg/ipam/kinds.js';
 import { addressSublink } from '../../pkg/ipam/sublink.js';
-import { NetNSNotFoundError, withNetns } from '../../pkg/ns/index.js';
+import { NetNSNotFoundError } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
 import { CniError, ErrCode, invalidConfig } from '../../pkg/types/error.js';
@@ -20,8 +21,6 @@ import { loadHostDeviceConf, type HostDeviceConf } from './conf.js';
 import { moveIn, moveOut, type MoveNamespaces } from './move.js';
 import { readState, removeState, writeState, gcStates } from './state.js';
 import { busDevice, isDPDK, netdevNames } from './sysfs.js';
-
-const delegate = (args: CmdArgs, conf: HostDeviceConf) => ({ type: ipamType(conf), stdin: args.stdinData, cniPath: args.path });
 
 /** DPDK mode: a PCI device bound to a DPDK driver (no netdev to move), or `DPDKMode` without one. */
 function dpdkMode(conf: HostDeviceConf): boolean {
@@ -53,26 +52,13 @@ function findHostDevice(nl: Rtnl, conf: HostDeviceConf): Link {
   throw invalidConfig(key, `failed to find host device among ${names.join(', ')}: failed to find physical interface`);
 }
 
-async function withBoth<T>(netnsPath: string, fn: (ns: MoveNamespaces) => Promise<T> | T): Promise<T> {
-  return withNetns(netnsPath, async (container, host) => {
-    const cnl = new Rtnl(container);
-    const hnl = new Rtnl(host);
-    try {
-      return await fn({ container, host, cnl, hnl });
-    } finally {
-      cnl.close();
-      hnl.close();
-    }
-  });
-}
-
 export async function add(args: CmdArgs): Promise<Result> {
   const conf = loadHostDeviceConf(args.stdinData);
   // refused before the device moves (the reference moves it, then fails to print the result, and leaves it inside)
   if (!ipamType(conf) && isLegacyResultVersion(conf.cniVersion ?? '')) {
     throw invalidConfig('cniVersion', `cannot convert: no valid IP addresses ("${conf.cniVersion ?? ''}" results carry only IPs: a network without IPAM needs 0.3.0 or later)`);
   }
-  return withBoth(args.netns, (ns) =>
+  return withNetnsNl(args.netns, (ns) =>
     Undo.run(async (undo) => {
       const dpdk = dpdkMode(conf);
       const result: Result = { cniVersion: '1.1.0', interfaces: [{ name: args.ifName, sandbox: args.netns }] };
@@ -90,9 +76,9 @@ export async function add(args: CmdArgs): Promise<Result> {
       }
       failpoint(conf, 'link');
       if (!ipamType(conf)) return result;
-      if (!dpdk) return addressSublink({ ns: { container: ns.container, cnl: ns.cnl, mnl: ns.hnl }, undo, result, conf, ipam: delegate(args, conf), notify: false });
+      if (!dpdk) return addressSublink({ ns: { container: ns.container, cnl: ns.cnl, mnl: ns.hnl }, undo, result, conf, ipam: ipamDelegate(args, conf), notify: false });
       // DPDK: IPAM's addresses go into the result only; no netdev carries them
-      const r = await startIPAMAdd(undo, delegate(args, conf), conf.cniVersion ?? '').wait();
+      const r = await startIPAMAdd(undo, ipamDelegate(args, conf), conf.cniVersion ?? '').wait();
       failpoint(conf, 'ipam');
       if (!r.ips?.length) throw new Error('IPAM plugin returned missing IP config');
       result.ips = r.ips.map((c) => ({ ...c, interface: 0 }));
@@ -143,14 +129,14 @@ function giveBack(ns: MoveNamespaces, args: CmdArgs, conf: HostDeviceConf): void
 
 export async function del(args: CmdArgs): Promise<void> {
   const conf = loadHostDeviceConf(args.stdinData, true);
-  const ipam = ipamType(conf) ? delegate(args, conf) : undefined;
+  const ipam = ipamType(conf) ? ipamDelegate(args, conf) : undefined;
   // an IPAM plugin that may use the interface (dhcp's DHCPRELEASE) goes while the device is still there;
   // any other releases once the move has flushed the device's addresses (plugins#666)
   const releaseFirst = ipam && !netnsBlind(ipam.type);
   if (releaseFirst) await execDel(ipam);
   if (args.netns) {
     try {
-      await withBoth(args.netns, (ns) => giveBack(ns, args, conf));
+      await withNetnsNl(args.netns, (ns) => giveBack(ns, args, conf));
     } catch (e) {
       if (!(e instanceof NetNSNotFoundError)) throw e;
     }
@@ -162,7 +148,7 @@ export async function del(args: CmdArgs): Promise<void> {
 
 export async function check(args: CmdArgs): Promise<void> {
   const conf = loadHostDeviceConf(args.stdinData);
-  await checkAlongsideIPAM(ipamType(conf) ? delegate(args, conf) : undefined, async () => {
+  await checkAlongsideIPAM(ipamType(conf) ? ipamDelegate(args, conf) : undefined, async () => {
     if (!prevResultOf(conf)) throw new CniError(ErrCode.InvalidNetworkConfig, 'required prevResult missing');
     if (dpdkMode(conf)) return;
     await validateSublinkResult(args, { ...conf, linkInContainer: true }, (ns, mac) => {
@@ -178,10 +164,10 @@ export async function check(args: CmdArgs): Promise<void> {
 export async function gc(args: CmdArgs): Promise<void> {
   const conf = loadHostDeviceConf(args.stdinData, true);
   gcStates(conf.name, validAttachments(conf as Record<string, unknown>));
-  if (ipamType(conf)) await execGC(delegate(args, conf));
+  if (ipamType(conf)) await execGC(ipamDelegate(args, conf));
 }
 
 export async function status(args: CmdArgs): Promise<void> {
   const conf = loadHostDeviceConf(args.stdinData);
-  if (ipamType(conf)) await execStatus(delegate(args, conf));
+  if (ipamType(conf)) await execStatus(ipamDelegate(args, conf));
 }

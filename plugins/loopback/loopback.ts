@@ -3,9 +3,10 @@
 // CNI_IFNAME says, as in the reference.
 import { formatCIDR, ipEqual, parseIP } from '../../pkg/ipaddr/index.js';
 import { IFF_UP, linkByName, linkSet } from '../../pkg/ip/link.js';
-import { Rtnl } from '../../pkg/ip/netlink.js';
+import type { Rtnl } from '../../pkg/ip/netlink.js';
+import { withNetnsNl } from '../../pkg/ip/netns.js';
 import { addrList } from '../../pkg/ip/addr.js';
-import { NetNSNotFoundError, withNetns } from '../../pkg/ns/index.js';
+import { NetNSNotFoundError } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { loadConf, prevResultOf } from '../../pkg/types/conf.js';
 import { NetConfSchema } from '../../pkg/types/schema.js';
@@ -15,15 +16,10 @@ const IPV6_LOOPBACK = parseIP('::1')!;
 const LO = 'lo';
 
 function withLo<T>(netns: string, fn: (nl: Rtnl, index: number, up: boolean) => T): Promise<T> {
-  return withNetns(netns, (container) => {
-    const nl = new Rtnl(container);
-    try {
-      const lo = linkByName(nl, LO);
-      if (!lo) throw new Error(`failed to find link "${LO}" in netns "${netns}"`);
-      return fn(nl, lo.index, (lo.flags & IFF_UP) !== 0);
-    } finally {
-      nl.close();
-    }
+  return withNetnsNl(netns, ({ cnl: nl }) => {
+    const lo = linkByName(nl, LO);
+    if (!lo) throw new Error(`failed to find link "${LO}" in netns "${netns}"`);
+    return fn(nl, lo.index, (lo.flags & IFF_UP) !== 0);
   });
 }
 

@@ -3,16 +3,14 @@
 // with its rollback leak fixed: any failure of ADD removes the link and
 // releases the IPAM reservation).
 import { createSublink, lookupMaster, macvlanData, sublinkInfo, validateMTU, validateSublink, validateSublinkResult, withSublinkNamespaces } from '../../pkg/ip/sublink.js';
-import { checkAlongsideIPAM, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamType } from '../../pkg/ipam/index.js';
+import { checkAlongsideIPAM, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamDelegate, ipamType } from '../../pkg/ipam/index.js';
 import { addressSublink } from '../../pkg/ipam/sublink.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { invalidConfig } from '../../pkg/types/error.js';
 import type { Result } from '../../pkg/types/result.js';
 import { isLegacyResultVersion } from '../../pkg/types/version.js';
 import { Undo } from '../../pkg/undo/index.js';
-import { loadMacvlanConf, loadMacvlanDelConf, type MacvlanConf } from './conf.js';
-
-const delegate = (args: CmdArgs, conf: MacvlanConf) => ({ type: ipamType(conf), stdin: args.stdinData, cniPath: args.path });
+import { loadMacvlanConf, loadMacvlanDelConf } from './conf.js';
 
 export async function add(args: CmdArgs): Promise<Result> {
   const conf = loadMacvlanConf(args.stdinData, args.args);
@@ -28,7 +26,7 @@ export async function add(args: CmdArgs): Promise<Result> {
       const link = createSublink(ns, spec, undo);
       failpoint(conf, 'link');
       const result: Result = { cniVersion: '1.1.0', interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }] };
-      return addressSublink({ ns, undo, result, conf, ipam: ipamType(conf) ? delegate(args, conf) : undefined, notify: true });
+      return addressSublink({ ns, undo, result, conf, ipam: ipamType(conf) ? ipamDelegate(args, conf) : undefined, notify: true });
     });
   });
 }
@@ -37,13 +35,13 @@ export async function del(args: CmdArgs): Promise<void> {
   // no master lookup: DEL works when the master is gone (plugins#954)
   const conf = loadMacvlanDelConf(args.stdinData);
   // the link's addresses go first, then IPAM DEL runs while the kernel destroys the link
-  await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? delegate(args, conf) : undefined);
+  await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? ipamDelegate(args, conf) : undefined);
 }
 
 export async function check(args: CmdArgs): Promise<void> {
   const conf = loadMacvlanConf(args.stdinData, args.args);
   // IPAM CHECK runs beside our own checks; its verdict comes first
-  await checkAlongsideIPAM(ipamType(conf) ? delegate(args, conf) : undefined, () =>
+  await checkAlongsideIPAM(ipamType(conf) ? ipamDelegate(args, conf) : undefined, () =>
     validateSublinkResult(args, conf, (ns, mac) => {
       const link = validateSublink(ns, { kind: 'macvlan', ifName: args.ifName, master: conf.master, mac });
       const mode = sublinkInfo(link).macvlanMode;
@@ -55,10 +53,10 @@ export async function check(args: CmdArgs): Promise<void> {
 
 export async function gc(args: CmdArgs): Promise<void> {
   const conf = loadMacvlanConf(args.stdinData, args.args);
-  if (ipamType(conf)) await execGC(delegate(args, conf));
+  if (ipamType(conf)) await execGC(ipamDelegate(args, conf));
 }
 
 export async function status(args: CmdArgs): Promise<void> {
   const conf = loadMacvlanConf(args.stdinData, args.args);
-  if (ipamType(conf)) await execStatus(delegate(args, conf));
+  if (ipamType(conf)) await execStatus(ipamDelegate(args, conf));
 }

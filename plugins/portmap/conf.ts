@@ -8,6 +8,7 @@ import type { PortmapSpec, PortMapping, Protocol } from '../../pkg/firewall/port
 import { invalidConfig } from '../../pkg/types/error.js';
 import { loadConf } from '../../pkg/types/conf.js';
 import { PortmapSchema } from './schema.js';
+import { containerIPs } from '../../pkg/types/iface.js';
 import type { Result } from '../../pkg/types/result.js';
 
 export type RawPortmapConf = Static<typeof PortmapSchema>;
@@ -101,10 +102,7 @@ export function loadPortmapConf(stdin: Buffer): PortmapConf {
  */
 export function containerAddresses(prev: Result, ifName: string): Map<Family, string> {
   const out = new Map<Family, string>();
-  const ifaces = prev.interfaces ?? [];
-  for (const ip of prev.ips ?? []) {
-    const i = ip.interface;
-    if (i !== undefined && i >= 0 && i < ifaces.length && !(ifaces[i].name === ifName && ifaces[i].sandbox)) continue;
+  for (const ip of containerIPs(prev, { ifName, sandbox: true })) {
     const n = parseCIDR(ip.address);
     if (n && !out.has(n.ip.family)) out.set(n.ip.family, ip.address);
   }

@@ -3,6 +3,7 @@
 import type { Static } from '@sinclair/typebox';
 import { parseCIDR, parseIP, type IP, type IPNet } from '../../pkg/ipaddr/index.js';
 import { parseConfJSON, prevResultOf, validate } from '../../pkg/types/conf.js';
+import { containerIPs } from '../../pkg/types/iface.js';
 import type { Result } from '../../pkg/types/result.js';
 import { SbrSchema } from './schema.js';
 
@@ -57,11 +58,9 @@ export function loadSbrConfForDel(stdin: Buffer): SbrConf {
  * called CNI_IFNAME, or an index out of range (kept, as the reference does).
  */
 export function ipConfigs(prev: Result, ifName: string): IPCfg[] {
-  const ifs = prev.interfaces ?? [];
   const out: IPCfg[] = [];
-  for (const ip of prev.ips ?? []) {
-    const i = ip.interface;
-    if (i !== undefined && i >= 0 && i < ifs.length && ifs[i].name !== ifName) continue;
+  // by name only, in whichever sandbox, as the reference
+  for (const ip of containerIPs(prev, { ifName, sandbox: false })) {
     const address = parseCIDR(ip.address);
     if (!address) continue;
     out.push({ address, gateway: ip.gateway ? parseIP(ip.gateway) : undefined });

@@ -5,12 +5,13 @@
 // the reference does, so our runs and Go's on one namespace are serialised.
 import { bitLen, contains, formatIP, ipEqual, type IP, type IPNet } from '../../pkg/ipaddr/index.js';
 import { linkByName, type Link } from '../../pkg/ip/link.js';
-import { NetlinkError, Rtnl } from '../../pkg/ip/netlink.js';
+import { NetlinkError, type Rtnl } from '../../pkg/ip/netlink.js';
+import { withNetnsNl } from '../../pkg/ip/netns.js';
 import { routeAdd, routeDel, routeList, RT_TABLE_LOCAL, RT_TABLE_MAIN, type RouteSpec } from '../../pkg/ip/route.js';
 import { addrList } from '../../pkg/ip/addr.js';
 import { FR_ACT_TO_TBL, ruleAdd, ruleDel, ruleList, type Rule } from '../../pkg/ip/rule.js';
 import { native } from '../../pkg/native/index.js';
-import { NetNSNotFoundError, withNetns, type NetNS } from '../../pkg/ns/index.js';
+import { NetNSNotFoundError } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { CniError, ErrCode } from '../../pkg/types/error.js';
 import type { Result } from '../../pkg/types/result.js';
@@ -27,15 +28,10 @@ const hostPrefix = (ip: IP): IPNet => ({ ip, prefix: bitLen(ip) });
 
 /** Runs `fn` inside the container netns holding an exclusive flock on the namespace file (as go-filemutex on the path). */
 async function withLockedNetns<T>(path: string, fn: (nl: Rtnl) => T | Promise<T>): Promise<T> {
-  return withNetns(path, async (container: NetNS) => {
+  return withNetnsNl(path, (ns) => {
     // the lock is on the nsfs inode, the one Go's flock of the path takes; closing the handle releases it
-    native().flock(container.fd, LOCK_EX);
-    const nl = new Rtnl(container);
-    try {
-      return await fn(nl);
-    } finally {
-      nl.close();
-    }
+    native().flock(ns.container.fd, LOCK_EX);
+    return fn(ns.cnl);
   });
 }
 

@@ -9,7 +9,7 @@ import { isUp, linkByIndex, linkByName, linkDel, linkSet, type Link } from '../.
 import { NetlinkError } from '../../pkg/ip/netlink.js';
 import { validateSublinkResult, withSublinkNamespaces, type SublinkNamespaces } from '../../pkg/ip/sublink.js';
 import { IFF_MULTI_QUEUE, IFF_NO_PI, IFF_VNET_HDR, tapCreate, tapCreateLabelled, tunInfo } from '../../pkg/ip/tuntap.js';
-import { checkAlongsideIPAM, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamType } from '../../pkg/ipam/index.js';
+import { checkAlongsideIPAM, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamDelegate, ipamType } from '../../pkg/ipam/index.js';
 import { addressSublink } from '../../pkg/ipam/sublink.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { invalidConfig, wrapError } from '../../pkg/types/error.js';
@@ -17,8 +17,6 @@ import type { Result } from '../../pkg/types/result.js';
 import { isLegacyResultVersion } from '../../pkg/types/version.js';
 import { Undo } from '../../pkg/undo/index.js';
 import { loadTapConf, type TapConf } from './conf.js';
-
-const delegate = (args: CmdArgs, conf: TapConf) => ({ type: ipamType(conf), stdin: args.stdinData, cniPath: args.path });
 
 /** SELinux is on: its filesystem is mounted (go-selinux's test, short of reading the mount table). */
 const selinuxEnabled = () => existsSync('/sys/fs/selinux/enforce');
@@ -81,7 +79,7 @@ export async function add(args: CmdArgs): Promise<Result> {
       failpoint(conf, 'link');
       const link = linkByIndex(ns.cnl, tap.index);
       const result: Result = { cniVersion: '1.1.0', interfaces: [{ name, mac: link?.mac ?? tap.mac, sandbox: args.netns }] };
-      return addressSublink({ ns, undo, result, conf, ipam: ipamType(conf) ? delegate(args, conf) : undefined, notify: 'arp' });
+      return addressSublink({ ns, undo, result, conf, ipam: ipamType(conf) ? ipamDelegate(args, conf) : undefined, notify: 'arp' });
     }),
   );
 }
@@ -89,7 +87,7 @@ export async function add(args: CmdArgs): Promise<Result> {
 export async function del(args: CmdArgs): Promise<void> {
   const conf = loadTapConf(args.stdinData, args.args, true);
   // the link's addresses go first, then IPAM DEL runs while the kernel destroys the link
-  await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? delegate(args, conf) : undefined);
+  await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? ipamDelegate(args, conf) : undefined);
 }
 
 /** CHECK of the device itself (the reference checks only addresses and routes): a tap as configured. */
@@ -115,17 +113,17 @@ function validateTap(ns: SublinkNamespaces, conf: TapConf, ifName: string, mac: 
 export async function check(args: CmdArgs): Promise<void> {
   const conf = loadTapConf(args.stdinData, args.args);
   // IPAM CHECK runs beside our own checks; its verdict comes first
-  await checkAlongsideIPAM(ipamType(conf) ? delegate(args, conf) : undefined, () =>
+  await checkAlongsideIPAM(ipamType(conf) ? ipamDelegate(args, conf) : undefined, () =>
     validateSublinkResult(args, { ...conf, linkInContainer: true }, (ns, mac) => validateTap(ns, conf, args.ifName, mac)),
   );
 }
 
 export async function gc(args: CmdArgs): Promise<void> {
   const conf = loadTapConf(args.stdinData, args.args, true);
-  if (ipamType(conf)) await execGC(delegate(args, conf));
+  if (ipamType(conf)) await execGC(ipamDelegate(args, conf));
 }
 
 export async function status(args: CmdArgs): Promise<void> {
   const conf = loadTapConf(args.stdinData, args.args, true);
-  if (ipamType(conf)) await execStatus(delegate(args, conf));
+  if (ipamType(conf)) await execStatus(ipamDelegate(args, conf));
 }

@@ -4,11 +4,13 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IFF_ALLMULTI, IFF_PROMISC, linkByName, linkSet, type Link, type LinkChange } from '../../pkg/ip/link.js';
-import { Rtnl } from '../../pkg/ip/netlink.js';
-import { readSysctl, withNetns, writeSysctl, type NetNS } from '../../pkg/ns/index.js';
+import type { Rtnl } from '../../pkg/ip/netlink.js';
+import { withNetnsNl } from '../../pkg/ip/netns.js';
+import { readSysctl, writeSysctl, type NetNS } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
 import { CniError, ErrCode, wrapError } from '../../pkg/types/error.js';
+import { isContainerIface } from '../../pkg/types/iface.js';
 import type { Result } from '../../pkg/types/result.js';
 import { Undo } from '../../pkg/undo/index.js';
 import { DEFAULT_DATA_DIR, loadTuningConf, parseTuningConf, type TuningConf } from './conf.js';
@@ -83,30 +85,26 @@ function writeSysctls(container: NetNS, conf: TuningConf, undo: Undo): void {
 export async function add(args: CmdArgs): Promise<Result> {
   const conf = loadTuningConf(args.stdinData, args.ifName, args.args);
   const prev = requirePrev(conf);
-  await withNetns(args.netns, async (container) => {
-    const nl = new Rtnl(container);
-    try {
-      await Undo.run(async (undo) => {
-        const link = findLink(nl, args.ifName);
-        writeSysctls(container, conf, undo);
-        const { change, backup } = plan(conf, link);
-        if (Object.keys(backup).length === 0) return;
-        const file = backupFile(conf.dataDir, args.containerID, args.ifName);
-        // A repeated ADD keeps the first backup: it holds the values from before any tuning.
-        if (!existsSync(file)) {
-          mkdirSync(conf.dataDir, { recursive: true, mode: 0o700 });
-          writeFileSync(file, JSON.stringify(backup, null, 1), { mode: 0o600 });
-          undo.push(`remove backup "${file}"`, () => rmSync(file, { force: true }));
-        }
-        // pushed first: the kernel applies a change attribute by attribute, so a failure can leave half of it
-        undo.push(`restore link "${args.ifName}"`, () => linkSet(nl, link.index, restoreChange(backup)));
-        linkSet(nl, link.index, change, `failed to tune link "${args.ifName}"`);
-      });
-    } finally {
-      nl.close();
-    }
-  });
-  if (conf.mac) for (const i of prev.interfaces ?? []) if (i.name === args.ifName) i.mac = conf.mac;
+  await withNetnsNl(args.netns, ({ container, cnl: nl }) =>
+    Undo.run(async (undo) => {
+      const link = findLink(nl, args.ifName);
+      writeSysctls(container, conf, undo);
+      const { change, backup } = plan(conf, link);
+      if (Object.keys(backup).length === 0) return;
+      const file = backupFile(conf.dataDir, args.containerID, args.ifName);
+      // A repeated ADD keeps the first backup: it holds the values from before any tuning.
+      if (!existsSync(file)) {
+        mkdirSync(conf.dataDir, { recursive: true, mode: 0o700 });
+        writeFileSync(file, JSON.stringify(backup, null, 1), { mode: 0o600 });
+        undo.push(`remove backup "${file}"`, () => rmSync(file, { force: true }));
+      }
+      // pushed first: the kernel applies a change attribute by attribute, so a failure can leave half of it
+      undo.push(`restore link "${args.ifName}"`, () => linkSet(nl, link.index, restoreChange(backup)));
+      linkSet(nl, link.index, change, `failed to tune link "${args.ifName}"`);
+    }),
+  );
+  // every interface of that name, whatever its sandbox, as the reference
+  if (conf.mac) for (const i of prev.interfaces ?? []) if (isContainerIface(i, { ifName: args.ifName, sandbox: false })) i.mac = conf.mac;
   return prev;
 }
 
@@ -122,14 +120,9 @@ export async function del(args: CmdArgs): Promise<void> {
   }
   try {
     if (!args.netns) return;
-    await withNetns(args.netns, (container) => {
-      const nl = new Rtnl(container);
-      try {
-        const link = linkByName(nl, args.ifName);
-        if (link) linkSet(nl, link.index, restoreChange(backup), `failed to restore link "${args.ifName}"`);
-      } finally {
-        nl.close();
-      }
+    await withNetnsNl(args.netns, ({ cnl: nl }) => {
+      const link = linkByName(nl, args.ifName);
+      if (link) linkSet(nl, link.index, restoreChange(backup), `failed to restore link "${args.ifName}"`);
     });
   } catch (e) {
     process.stderr.write(`tuning: ignoring DEL error: ${(e as Error).message}\n`);
@@ -141,18 +134,12 @@ export async function del(args: CmdArgs): Promise<void> {
 export async function check(args: CmdArgs): Promise<void> {
   const conf = loadTuningConf(args.stdinData, args.ifName, args.args);
   requirePrev(conf);
-  await withNetns(args.netns, (container) => {
+  await withNetnsNl(args.netns, (ns) => {
     for (const s of conf.sysctls) {
-      const cur = readSysctl(container, s.path);
+      const cur = readSysctl(ns.container, s.path);
       if (cur !== s.value) throw new CniError(ErrCode.Internal, `sysctl "${s.key}" is "${cur}", expected "${s.value}"`);
     }
-    const nl = new Rtnl(container);
-    let link: Link;
-    try {
-      link = findLink(nl, args.ifName);
-    } finally {
-      nl.close();
-    }
+    const link = findLink(ns.cnl, args.ifName);
     const mismatch = (what: string, cur: unknown, want: unknown) =>
       new CniError(ErrCode.Internal, `link "${args.ifName}" ${what} is ${JSON.stringify(cur)}, expected ${JSON.stringify(want)}`);
     if (conf.mac && link.mac !== conf.mac) throw mismatch('MAC', link.mac, conf.mac);

@@ -2,14 +2,12 @@
 // addressed by IPAM (reference §2.5, with its bugs fixed: DEL works when the
 // master is gone, and any failure of ADD removes the link and releases IPAM).
 import { createSublink, lookupMaster, sublinkInfo, validateMTU, validateSublink, validateSublinkResult, vlanData, withSublinkNamespaces } from '../../pkg/ip/sublink.js';
-import { checkAlongsideIPAM, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamType } from '../../pkg/ipam/index.js';
+import { checkAlongsideIPAM, deleteIfaceAndRelease, execGC, execStatus, failpoint, ipamDelegate, ipamType } from '../../pkg/ipam/index.js';
 import { addressSublink } from '../../pkg/ipam/sublink.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import type { Result } from '../../pkg/types/result.js';
 import { Undo } from '../../pkg/undo/index.js';
-import { loadVlanConf, type VlanConf } from './conf.js';
-
-const delegate = (args: CmdArgs, conf: VlanConf) => ({ type: ipamType(conf), stdin: args.stdinData, cniPath: args.path });
+import { loadVlanConf } from './conf.js';
 
 export async function add(args: CmdArgs): Promise<Result> {
   const conf = loadVlanConf(args.stdinData);
@@ -21,7 +19,7 @@ export async function add(args: CmdArgs): Promise<Result> {
       const link = createSublink(ns, spec, undo);
       failpoint(conf, 'link');
       const result: Result = { cniVersion: '1.1.0', interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }] };
-      return addressSublink({ ns, undo, result, conf, ipam: delegate(args, conf), notify: false });
+      return addressSublink({ ns, undo, result, conf, ipam: ipamDelegate(args, conf), notify: false });
     });
   });
 }
@@ -30,13 +28,13 @@ export async function del(args: CmdArgs): Promise<void> {
   // no master lookup: the reference reads the master's MTU here and fails when it is gone
   const conf = loadVlanConf(args.stdinData, true);
   // the link's addresses go first, then IPAM DEL runs while the kernel destroys the link
-  await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? delegate(args, conf) : undefined);
+  await deleteIfaceAndRelease(args.netns, args.ifName, ipamType(conf) ? ipamDelegate(args, conf) : undefined);
 }
 
 export async function check(args: CmdArgs): Promise<void> {
   const conf = loadVlanConf(args.stdinData);
   // IPAM CHECK runs beside our own checks; its verdict comes first
-  await checkAlongsideIPAM(delegate(args, conf), () =>
+  await checkAlongsideIPAM(ipamDelegate(args, conf), () =>
     validateSublinkResult(args, conf, (ns, mac) => {
       const link = validateSublink(ns, { kind: 'vlan', ifName: args.ifName, master: conf.master, mac });
       const id = sublinkInfo(link).vlanId;
@@ -49,9 +47,9 @@ export async function check(args: CmdArgs): Promise<void> {
 
 export async function gc(args: CmdArgs): Promise<void> {
   const conf = loadVlanConf(args.stdinData, true);
-  if (ipamType(conf)) await execGC(delegate(args, conf));
+  if (ipamType(conf)) await execGC(ipamDelegate(args, conf));
 }
 
 export async function status(args: CmdArgs): Promise<void> {
-  await execStatus(delegate(args, loadVlanConf(args.stdinData)));
+  await execStatus(ipamDelegate(args, loadVlanConf(args.stdinData)));
 }

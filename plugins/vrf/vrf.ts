@@ -5,12 +5,13 @@
 // table. A failed ADD undoes all of it; the last DEL of a VRF deletes it.
 import { formatCIDR, formatIP, ipEqual } from '../../pkg/ipaddr/index.js';
 import { linkByIndex, linkByName, linkDel, linkDelByName, linkSet, type Link } from '../../pkg/ip/link.js';
-import { NetlinkError, Rtnl } from '../../pkg/ip/netlink.js';
+import { NetlinkError, type Rtnl } from '../../pkg/ip/netlink.js';
+import { withNetnsNl } from '../../pkg/ip/netns.js';
 import { routeAdd, routeList, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, type RouteSpec } from '../../pkg/ip/route.js';
 import { addrAdd, addrList, IFA_F_NODAD, type AddrInfo } from '../../pkg/ip/addr.js';
 import { freeVRFTable, slavesOf, vrfAdd, vrfTable } from '../../pkg/ip/vrf.js';
 import { failpoint } from '../../pkg/ipam/index.js';
-import { NetNSNotFoundError, withNetns } from '../../pkg/ns/index.js';
+import { NetNSNotFoundError } from '../../pkg/ns/index.js';
 import type { CmdArgs } from '../../pkg/skel/index.js';
 import { prevResultOf } from '../../pkg/types/conf.js';
 import { CniError, ErrCode } from '../../pkg/types/error.js';
@@ -25,17 +26,6 @@ const LOCAL_ROUTE_WAIT = [0, 1, 2, 5, 10, 20, 40, 80, 160, 320, 640, 1280];
 interface VRF {
   link: Link;
   table: number;
-}
-
-function withNl<T>(netns: string, fn: (nl: Rtnl) => Promise<T> | T): Promise<T> {
-  return withNetns(netns, async (container) => {
-    const nl = new Rtnl(container);
-    try {
-      return await fn(nl);
-    } finally {
-      nl.close();
-    }
-  });
 }
 
 /** The VRF `name`, or undefined when no link has that name; a link that is not a VRF is an error. */
@@ -118,7 +108,7 @@ export async function add(args: CmdArgs): Promise<Result> {
   const prev = prevResultOf(conf);
   if (!prev) throw new CniError(ErrCode.InvalidNetworkConfig, 'missing prevResult from earlier plugin');
   try {
-    await withNl(args.netns, (nl) =>
+    await withNetnsNl(args.netns, ({ cnl: nl }) =>
       Undo.run(async (undo) => {
         const vrf = ensureVRF(nl, conf, undo);
         addInterface(nl, vrf, args.ifName, undo);
@@ -140,7 +130,7 @@ export async function del(args: CmdArgs): Promise<void> {
   const name = delVRFName(args.stdinData);
   if (!name || !args.netns) return;
   try {
-    await withNl(args.netns, (nl) => {
+    await withNetnsNl(args.netns, ({ cnl: nl }) => {
       const vrf = linkByName(nl, name);
       if (!vrf || vrfTable(vrf) === undefined) return;
       const link = linkByName(nl, args.ifName);
@@ -161,7 +151,7 @@ export async function del(args: CmdArgs): Promise<void> {
 export async function check(args: CmdArgs): Promise<void> {
   const conf = loadVRFConf(args.stdinData);
   if (!prevResultOf(conf)) throw new CniError(ErrCode.InvalidNetworkConfig, 'missing prevResult from earlier plugin');
-  await withNl(args.netns, (nl) => {
+  await withNetnsNl(args.netns, ({ cnl: nl }) => {
     const vrf = findVRF(nl, conf.vrfname);
     if (!vrf) throw new Error(`VRF ${conf.vrfname} not found`);
     if (!slavesOf(nl, vrf.link.index).some((l) => l.name === args.ifName)) throw new Error(`failed to find ${args.ifName} associated to vrf ${conf.vrfname}`);

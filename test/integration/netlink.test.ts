@@ -24,6 +24,7 @@ import {
   linkSet,
 } from '../../pkg/ip/link.js';
 import { NetlinkError, Rtnl } from '../../pkg/ip/netlink.js';
+import { withNetnsNl, type NetnsHandles } from '../../pkg/ip/netns.js';
 import { routeAdd, routeDel, routeList, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from '../../pkg/ip/route.js';
 import { addrAdd, addrDel, addrList, IFA_F_NODAD, IFA_F_PERMANENT } from '../../pkg/ip/addr.js';
 import { NetNS, NetNSNotFoundError, NotNetNSError, readSysctl, withNetns, writeSysctl } from '../../pkg/ns/index.js';
@@ -134,6 +135,41 @@ describe('pkg/ip and pkg/ns in throw-away namespaces', { skip }, () => {
       });
       assert.equal(ino, fs.statSync(b.path).ino);
       for (const fd of fds) assert.throws(() => fs.fstatSync(fd), /EBADF/);
+    });
+
+    it('withNetnsNl: a socket per namespace, opened when first read, closed on return; a bad path fails before fn', async () => {
+      const sockets = () =>
+        fs.readdirSync('/proc/self/fd').filter((fd) => {
+          try {
+            return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+          } catch {
+            return false;
+          }
+        }).length;
+      const own = new Rtnl();
+      const hostLinks = linkList(own).map((l) => l.name);
+      own.close();
+      const start = sockets();
+      let kept: NetnsHandles | undefined;
+      await withNetnsNl(b.path, (ns) => {
+        kept = ns;
+        assert.equal(sockets(), start, 'no socket before one is read');
+        assert.deepEqual(linkList(ns.cnl).map((l) => l.name), ipJSON(b, 'link', 'show').map((l) => l.ifname));
+        assert.equal(sockets(), start + 1);
+        assert.equal(ns.cnl, ns.cnl, 'one socket, opened once');
+        assert.deepEqual(linkList(ns.hnl).map((l) => l.name), hostLinks);
+        assert.equal(sockets(), start + 2);
+      });
+      assert.equal(sockets(), start, 'both closed on return');
+      await withNetnsNl(b.path, (ns) => (kept = ns));
+      assert.throws(() => kept!.hnl, /asked for after withNetnsNl returned/);
+      assert.equal(sockets(), start);
+      let called = false;
+      await assert.rejects(
+        withNetnsNl('/var/run/netns/cnits-does-not-exist', () => (called = true)),
+        NetNSNotFoundError,
+      );
+      assert.ok(!called);
     });
 
     it('writeSysctl inside a namespace changes only that namespace', () => {

@@ -1,7 +1,9 @@
 // The architecture rules of STYLE.md that a reader can check mechanically:
 // a plugin imports pkg/*, never another plugin; only pkg/skel writes stdout;
 // pkg/ip is the only code that speaks netlink; pkg/ folders import only folders
-// below them (PKG_LAYERS), and no module imports itself through others.
+// below them (PKG_LAYERS), and no module imports itself through others. And two
+// helpers stay the only copy: withNetnsNl (netlink sockets of a command's
+// namespaces) and ipamDelegate (the IPAM delegate call).
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -94,6 +96,22 @@ describe('layout', () => {
       const rel = path.relative(ROOT, file);
       if (rel.startsWith(path.join('pkg', 'ip')) || rel.startsWith(path.join('pkg', 'native'))) continue;
       assert.ok(!/nlOpen|nlSend|nlRecv/.test(fs.readFileSync(file, 'utf8')), `${rel} talks netlink directly`);
+    }
+  });
+
+  it('plugins open netlink sockets in their namespaces through withNetnsNl (pkg/ip/netns.ts), never by hand', () => {
+    for (const file of sources('plugins')) {
+      const rel = path.relative(ROOT, file);
+      // the dhcp daemon's lease code opens a namespace by path, synchronously, for one look-up; `new Rtnl()` is the plugin's own namespace
+      if (rel.startsWith(path.join('plugins', 'dhcp'))) continue;
+      assert.ok(!/new Rtnl\(\s*[^)\s]/.test(fs.readFileSync(file, 'utf8')), `${rel} opens an Rtnl on a namespace handle: use withNetnsNl`);
+    }
+  });
+
+  it('plugins delegate to IPAM with ipamDelegate (pkg/ipam), not a call object of their own', () => {
+    for (const file of sources('plugins')) {
+      const rel = path.relative(ROOT, file);
+      assert.ok(!/stdin:\s*args\.stdinData/.test(fs.readFileSync(file, 'utf8')), `${rel} builds its own IPAM DelegateCall: use ipamDelegate`);
     }
   });
 
