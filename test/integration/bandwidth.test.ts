@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cniPath, hostLocalReservations, ipamDirs, ping } from '../helpers/bridge-env.js';
 import { createNetns, execPlugin, haveRef, ipJSON, isRoot, REF_BIN, ROOT, SPEC_VERSIONS, uniq, type TestNetns } from '../helpers/index.js';
+import { createNetnsPair } from '../helpers/netns-pair.js';
 
 const skip = !isRoot && 'needs root';
 const REF = path.join(REF_BIN, 'bandwidth');
@@ -25,23 +26,11 @@ interface Env {
 
 let subnets = 0;
 function setupEnv(): Env {
-  const host = createNetns('bw');
-  const ctr = createNetns('bw');
   const veth = `cbw${uniq()}`;
   const subnet = ++subnets;
-  try {
-    host.ip('link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ctr.name);
-    host.ip('addr', 'add', `10.202.${subnet}.1/24`, 'dev', veth);
-    ctr.ip('addr', 'add', `10.202.${subnet}.2/24`, 'dev', 'eth0');
-    host.ip('link', 'set', veth, 'up');
-    ctr.ip('link', 'set', 'eth0', 'up');
-  } catch (e) {
-    host.remove();
-    ctr.remove();
-    throw e;
-  }
+  const { host, ctr, cleanup } = createNetnsPair({ tag: 'bw', veths: [{ name: veth, peer: 'eth0', peerIn: 'ctr', addrs: [`10.202.${subnet}.1/24`], peerAddrs: [`10.202.${subnet}.2/24`] }] });
   // the ifb lives in the host netns: removing it removes every ifb a test made
-  return { host, ctr, veth, subnet, remove: () => (host.remove(), ctr.remove()) };
+  return { host, ctr, veth, subnet, remove: cleanup };
 }
 
 function prevResult(v: string, e: Env): object {
@@ -333,8 +322,7 @@ describe('bandwidth', { skip }, () => {
   });
 
   it('chained as a runtime chains them: our bridge (host-local) → bandwidth → sbr, CHECK, DEL in reverse, nothing left', () => {
-    const host = createNetns('bw');
-    const ctr = createNetns('bw');
+    const { host, ctr, cleanup } = createNetnsPair({ tag: 'bw' });
     const dirs = ipamDirs();
     try {
       const bridge = `cbwbr${uniq()}`;
@@ -367,8 +355,7 @@ describe('bandwidth', { skip }, () => {
       assert.deepEqual(ipJSON(ctr, 'rule').filter((r: any) => r.src !== 'all'), []);
       assert.deepEqual(hostLocalReservations(dirs.dataDir, NET), []);
     } finally {
-      host.remove();
-      ctr.remove();
+      cleanup();
       dirs.cleanup();
     }
   });

@@ -2,7 +2,7 @@
 // results per spec version, kernel state, firewall rules, CHECK, DEL, rollback.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import { createNetns, execPlugin, isRoot, REF_VERSIONS, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
 import {
   addrs,
@@ -13,6 +13,7 @@ import {
   haveRefHostLocal,
   hostLocalReservations,
   ipamDirs,
+  ipamDirsPerSuite,
   kernelHasVlanFiltering,
   link,
   links,
@@ -21,6 +22,7 @@ import {
   ping,
   routes,
 } from '../helpers/bridge-env.js';
+import { netnsPairPerTest } from '../helpers/netns-pair.js';
 
 const skip = !isRoot && 'needs root';
 const legacy = (v: string) => v === '0.1.0' || v === '0.2.0';
@@ -35,23 +37,12 @@ function portVlans(ns: TestNetns, dev: string): { vlan: number; flags: string[] 
 const hasCheck = (v: string) => !['0.1.0', '0.2.0', '0.3.0', '0.3.1'].includes(v);
 
 describe('bridge', { skip }, () => {
-  let host: TestNetns;
-  let ctr: TestNetns;
-  let dirs: ReturnType<typeof ipamDirs>;
+  const dirs = ipamDirsPerSuite();
   let n = 0;
-  before(() => {
-    dirs = ipamDirs();
-  });
-  after(() => dirs.cleanup());
   beforeEach(() => {
-    host = createNetns('brh');
-    ctr = createNetns('brc');
     n++;
   });
-  afterEach(() => {
-    ctr.remove();
-    host.remove();
-  });
+  const { host, ctr } = netnsPairPerTest({ tag: 'br' });
 
   /** host-local IPAM on 10.220.<n>.0/24 + fd00:220::<n>:0/112. */
   const hostLocal = (extra: object = {}) => ({
@@ -478,19 +469,12 @@ describe('bridge', { skip }, () => {
 });
 
 describe('bridge with other host-local implementations', { skip }, () => {
-  let host: TestNetns;
-  let ctr: TestNetns;
   let dirs: ReturnType<typeof ipamDirs>;
   beforeEach(() => {
     dirs = ipamDirs();
-    host = createNetns('brh');
-    ctr = createNetns('brc');
   });
-  afterEach(() => {
-    ctr.remove();
-    host.remove();
-    dirs.cleanup();
-  });
+  afterEach(() => dirs.cleanup());
+  const { host, ctr } = netnsPairPerTest({ tag: 'br' });
 
   it('our bin/host-local under Debian\'s /usr/lib/cni/bridge', { skip: (!haveOurHostLocal && 'bin/host-local not built yet') || (!haveRefHostLocal && 'Debian plugins missing') }, () => {
     const conf = { cniVersion: '1.0.0', name: 'theirbr', type: 'bridge', bridge: 'cnitsbr90', isGateway: true, ipam: { type: 'host-local', dataDir: dirs.dataDir, subnet: '10.220.90.0/24' } };

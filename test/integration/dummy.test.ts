@@ -5,9 +5,10 @@
 // dummy type is a failure; the others (config errors, the clean failure on a
 // kernel without dummy, DEL leniency) run everywhere.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { createNetns, execPlugin, kernelCanAddLink, ipJSON, isRoot, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
-import { addrs, cniPath, hostLocalReservations, ipamDirs, link, routes } from '../helpers/bridge-env.js';
+import { beforeEach, describe, it } from 'node:test';
+import { execPlugin, kernelCanAddLink, ipJSON, isRoot, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
+import { netnsPairPerTest } from '../helpers/netns-pair.js';
+import { addrs, cniPath, hostLocalReservations, ipamDirsPerSuite, link, routes } from '../helpers/bridge-env.js';
 
 const hasDummy = isRoot && kernelCanAddLink('sdvprobe', ['type', 'dummy']);
 // Inside the test VM (CNI_TS_VM=1) these must run: a missing dummy fails them there.
@@ -15,18 +16,13 @@ const noKernel = (!isRoot && 'needs root') || (!process.env.CNI_TS_VM && !hasDum
 const nonLo = (ns: TestNetns) => ipJSON(ns, 'link', 'show').filter((l: any) => l.ifname !== 'lo').map((l: any) => l.ifname);
 
 describe('dummy', { skip: !isRoot && 'needs root' }, () => {
-  let ctr: TestNetns;
-  let dirs: ReturnType<typeof ipamDirs>;
+  const dirs = ipamDirsPerSuite();
   let n = 30;
-  before(() => {
-    dirs = ipamDirs();
-  });
-  after(() => dirs.cleanup());
   beforeEach(() => {
     n++;
-    ctr = createNetns('sdvd');
   });
-  afterEach(() => ctr.remove());
+  // run() runs the plugin in this process's netns; `host` plays the host for the one test that needs an eth0 there
+  const { host, ctr, addVeth } = netnsPairPerTest({ tag: 'sdvd' });
 
   const hostLocal = () => ({ type: 'host-local', dataDir: dirs.dataDir, ranges: [[{ subnet: `10.204.${n}.0/24`, gateway: `10.204.${n}.1` }]], routes: [{ dst: '10.205.0.0/16' }] });
   const staticIPAM = () => ({
@@ -103,17 +99,12 @@ describe('dummy', { skip: !isRoot && 'needs root' }, () => {
   });
 
   it('kernel dummy: CNI_IFNAME eth0 while the plugin\'s own namespace has an eth0 (the link is made inside the container, as v1.9.0+)', { skip: noKernel }, () => {
-    const host = createNetns('sdvdh');
-    try {
-      host.ip('link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'csdp1');
-      const conf = { cniVersion: '1.0.0', name: 'sdvdum', type: 'dummy', ipam: staticIPAM() };
-      const add = execPlugin('dummy', { command: 'ADD', containerID: 'cnits-sdv-d2', netns: ctr.path, ifName: 'eth0', cniPath: cniPath(dirs.refIPAM), stdin: conf, hostNetns: host.name });
-      assert.equal(add.code, 0, add.stdout + add.stderr);
-      assert.equal(link(ctr, 'eth0').linkinfo.info_kind, 'dummy');
-      assert.equal(link(host, 'eth0').linkinfo.info_kind, 'veth', 'the host\'s eth0 is untouched');
-    } finally {
-      host.remove();
-    }
+    addVeth({ name: 'eth0', peer: 'csdp1', up: false, peerUp: false });
+    const conf = { cniVersion: '1.0.0', name: 'sdvdum', type: 'dummy', ipam: staticIPAM() };
+    const add = execPlugin('dummy', { command: 'ADD', containerID: 'cnits-sdv-d2', netns: ctr.path, ifName: 'eth0', cniPath: cniPath(dirs.refIPAM), stdin: conf, hostNetns: host.name });
+    assert.equal(add.code, 0, add.stdout + add.stderr);
+    assert.equal(link(ctr, 'eth0').linkinfo.info_kind, 'dummy');
+    assert.equal(link(host, 'eth0').linkinfo.info_kind, 'veth', 'the host\'s eth0 is untouched');
   });
 
   it('kernel dummy: failures after the link leave no link and no reservation; an existing CNI_IFNAME is refused and kept', { skip: noKernel }, () => {

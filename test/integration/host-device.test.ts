@@ -6,9 +6,10 @@
 // bad inputs and rollback leaving nothing behind.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { createNetns, execPlugin, ipJSON, isRoot, REF_BIN, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
-import { addrs, cniPath, fakeReservations, fakeScript, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirs, link, ping, routes } from '../helpers/bridge-env.js';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { execPlugin, ipJSON, isRoot, REF_BIN, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
+import { netnsPairPerTest } from '../helpers/netns-pair.js';
+import { addrs, cniPath, fakeReservations, fakeScript, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirsPerSuite, link, ping, routes } from '../helpers/bridge-env.js';
 
 const skip = !isRoot && 'needs root';
 const REF = `${REF_BIN}/host-device`;
@@ -33,37 +34,21 @@ function shape(r: any): any {
 }
 
 describe('host-device', { skip }, () => {
-  let host: TestNetns;
-  let ctr: TestNetns;
-  let ctr2: TestNetns;
-  let dirs: ReturnType<typeof ipamDirs>;
+  const dirs = ipamDirsPerSuite();
   let n = 0;
   let net = '';
-  before(() => {
-    dirs = ipamDirs();
-  });
-  after(() => dirs.cleanup());
   beforeEach(() => {
     n++;
     net = `cnits-hd-${process.pid}-${n}`;
-    host = createNetns('hd');
-    ctr = createNetns('hd');
-    ctr2 = createNetns('hd');
-    // two host devices: veths whose peers stay on the host, one up with MTU 1400 and an alias, one down
-    host.ip('link', 'add', 'chd0', 'type', 'veth', 'peer', 'name', 'chd0p');
-    host.ip('link', 'add', 'chd1', 'type', 'veth', 'peer', 'name', 'chd1p');
-    host.ip('link', 'set', 'chd0', 'mtu', '1400', 'up');
-    host.ip('link', 'set', 'chd0p', 'up');
-    host.ip('link', 'set', 'chd1', 'mtu', '1400', 'up');
-    host.ip('link', 'set', 'chd1p', 'up');
-    host.ip('link', 'set', 'chd0', 'alias', 'uplink-a');
   });
-  afterEach(() => {
-    ctr.remove();
-    ctr2.remove();
-    host.remove();
-    fs.rmSync(`${STATE_DIR}/${net}`, { recursive: true, force: true });
+  // two host devices: veths whose peers stay on the host, both up with MTU 1400, chd0 with an alias
+  const { host, ctr, ctr2 } = netnsPairPerTest({
+    tag: 'hd',
+    ctr2: true,
+    veths: ['chd0', 'chd1'].map((d) => ({ name: d, peer: `${d}p`, mtu: 1400 })),
+    setup: (p) => p.host.ip('link', 'set', 'chd0', 'alias', 'uplink-a'),
   });
+  afterEach(() => fs.rmSync(`${STATE_DIR}/${net}`, { recursive: true, force: true }));
 
   const hostLocal = () => ({
     type: 'host-local',

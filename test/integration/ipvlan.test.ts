@@ -3,9 +3,10 @@
 // This host's kernel may lack ipvlan: the tests then skip here and run in the
 // qemu guest (make test-vm, CNI_TS_VM=1), where a missing ipvlan is a failure.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { createNetns, execPlugin, ipJSON, isRoot, kernelCanAddSublink, REF_BIN, type TestNetns } from '../helpers/index.js';
-import { addrs, cniPath, fakeReservations, fakeScript, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirs, link, ping, routes } from '../helpers/bridge-env.js';
+import { beforeEach, describe, it } from 'node:test';
+import { execPlugin, ipJSON, isRoot, kernelCanAddSublink, REF_BIN, type TestNetns } from '../helpers/index.js';
+import { netnsPairPerTest } from '../helpers/netns-pair.js';
+import { addrs, cniPath, fakeReservations, fakeScript, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirsPerSuite, link, ping, routes } from '../helpers/bridge-env.js';
 
 // Inside the test VM (CNI_TS_VM=1) these tests must run: a missing ipvlan fails them there.
 const skip = (!isRoot && 'needs root') || (!process.env.CNI_TS_VM && !kernelCanAddSublink('ipvprobe', ['type', 'ipvlan', 'mode', 'l2']) && 'kernel lacks ipvlan (CONFIG_IPVLAN): run make test-vm');
@@ -20,30 +21,12 @@ function shape(r: any): any {
 }
 
 describe('ipvlan', { skip }, () => {
-  let host: TestNetns;
-  let ctr: TestNetns;
-  let ctr2: TestNetns;
-  let dirs: ReturnType<typeof ipamDirs>;
+  const dirs = ipamDirsPerSuite();
   let n = 100;
-  before(() => {
-    dirs = ipamDirs();
-  });
-  after(() => dirs.cleanup());
   beforeEach(() => {
     n++;
-    host = createNetns('ivh');
-    ctr = createNetns('ivc');
-    ctr2 = createNetns('ivc');
-    host.ip('link', 'add', 'mst0', 'type', 'veth', 'peer', 'name', 'mst1');
-    host.ip('link', 'set', 'mst0', 'up');
-    host.ip('link', 'set', 'mst1', 'up');
-    host.ip('route', 'add', 'default', 'dev', 'mst0');
   });
-  afterEach(() => {
-    ctr.remove();
-    ctr2.remove();
-    host.remove();
-  });
+  const { host, ctr, ctr2 } = netnsPairPerTest({ tag: 'iv', ctr2: true, veths: [{ name: 'mst0', peer: 'mst1' }], setup: (p) => p.host.ip('route', 'add', 'default', 'dev', 'mst0') });
 
   const hostLocal = () => ({ type: 'host-local', dataDir: dirs.dataDir, ranges: [[{ subnet: `10.231.${n}.0/24`, rangeStart: `10.231.${n}.10` }]], routes: [{ dst: '10.231.0.0/16', gw: `10.231.${n}.1` }] }); // Debian 1.1.1's CHECK wants the gw in the result
   const run = (command: string, stdin: object, o: { bin?: string; cid?: string; ns?: TestNetns | null; ifName?: string } = {}) =>

@@ -3,9 +3,10 @@
 // results per spec version, kernel state, CHECK, DEL, MAC precedence, default
 // route master, bad inputs and rollback leaving nothing behind.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { createNetns, execPlugin, ipJSON, isRoot, REF_BIN, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
-import { addrs, cniPath, fakeReservations, fakeScript, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirs, link, ping, routes } from '../helpers/bridge-env.js';
+import { netnsPairPerTest } from '../helpers/netns-pair.js';
+import { addrs, cniPath, fakeReservations, fakeScript, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirsPerSuite, link, ping, routes } from '../helpers/bridge-env.js';
 
 const skip = !isRoot && 'needs root';
 const REF = `${REF_BIN}/macvlan`;
@@ -36,32 +37,18 @@ function shape(r: any): any {
 }
 
 describe('macvlan', { skip }, () => {
-  let host: TestNetns;
-  let ctr: TestNetns;
-  let ctr2: TestNetns;
-  let dirs: ReturnType<typeof ipamDirs>;
+  const dirs = ipamDirsPerSuite();
   let n = 0;
-  before(() => {
-    dirs = ipamDirs();
-  });
-  after(() => dirs.cleanup());
   beforeEach(() => {
     n++;
-    host = createNetns('mvh');
-    ctr = createNetns('mvc');
-    ctr2 = createNetns('mvc');
-    // the master: one end of a veth pair, up, with an address and the default route
-    host.ip('link', 'add', 'mst0', 'type', 'veth', 'peer', 'name', 'mst1');
-    host.ip('link', 'set', 'mst0', 'up');
-    host.ip('link', 'set', 'mst1', 'up');
-    host.ip('addr', 'add', `10.231.${n}.250/24`, 'dev', 'mst0');
-    host.ip('route', 'add', 'default', 'via', `10.231.${n}.254`, 'dev', 'mst0');
   });
-  afterEach(() => {
-    ctr.remove();
-    ctr2.remove();
-    host.remove();
-  });
+  // the master: one end of a veth pair, up, with an address and the default route
+  const { host, ctr, ctr2 } = netnsPairPerTest(() => ({
+    tag: 'mv',
+    ctr2: true,
+    veths: [{ name: 'mst0', peer: 'mst1', addrs: [`10.231.${n}.250/24`] }],
+    setup: (p) => p.host.ip('route', 'add', 'default', 'via', `10.231.${n}.254`, 'dev', 'mst0'),
+  }));
 
   const hostLocal = (extra: object = {}) => ({
     type: 'host-local',

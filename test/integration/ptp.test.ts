@@ -1,31 +1,21 @@
 // bin/ptp run as a runtime runs it, inside a test netns playing the host.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { createNetns, execPlugin, isRoot, REF_VERSIONS, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
-import { addrs, cniPath, fakeReservations, fakeScript, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirs, link, links, masqRules, ping, routes } from '../helpers/bridge-env.js';
+import { beforeEach, describe, it } from 'node:test';
+import { execPlugin, isRoot, REF_VERSIONS, SPEC_VERSIONS } from '../helpers/index.js';
+import { addrs, cniPath, fakeReservations, fakeScript, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirsPerSuite, link, links, masqRules, ping, routes } from '../helpers/bridge-env.js';
+import { netnsPairPerTest } from '../helpers/netns-pair.js';
 
 const skip = !isRoot && 'needs root';
 const legacy = (v: string) => v === '0.1.0' || v === '0.2.0';
 const hasCheck = (v: string) => !['0.1.0', '0.2.0', '0.3.0', '0.3.1'].includes(v);
 
 describe('ptp', { skip }, () => {
-  let host: TestNetns;
-  let ctr: TestNetns;
-  let dirs: ReturnType<typeof ipamDirs>;
+  const dirs = ipamDirsPerSuite();
   let n = 100;
-  before(() => {
-    dirs = ipamDirs();
-  });
-  after(() => dirs.cleanup());
   beforeEach(() => {
-    host = createNetns('ptph');
-    ctr = createNetns('ptpc');
     n++;
   });
-  afterEach(() => {
-    ctr.remove();
-    host.remove();
-  });
+  const { host, ctr } = netnsPairPerTest({ tag: 'ptp' });
 
   const hostLocal = () => ({
     type: 'host-local',

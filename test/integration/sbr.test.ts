@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { createNetns, execPlugin, haveRef, ipJSON, isRoot, REF_BIN, SPEC_VERSIONS, uniq, type TestNetns } from '../helpers/index.js';
+import { execPlugin, haveRef, ipJSON, isRoot, REF_BIN, SPEC_VERSIONS, uniq, type TestNetns } from '../helpers/index.js';
+import { createNetnsPair } from '../helpers/netns-pair.js';
 
 const skip = !isRoot && 'needs root';
 const REF = path.join(REF_BIN, 'sbr');
@@ -13,7 +14,6 @@ const CID = 'cnits-sb-ctr1';
 
 interface Env {
   ctr: TestNetns;
-  peer: TestNetns;
   n: number;
   v4: string;
   gw4: string;
@@ -25,17 +25,11 @@ interface Env {
 let envs = 0;
 /** eth0 in a container netns, its peer in another: 10.203.n.2/24 and fd00:203:n::2/64, a default route and one more route each. */
 function setupEnv(sameAs?: Env): Env {
-  const ctr = createNetns('sb');
-  const peer = createNetns('sb');
   const n = sameAs?.n ?? ++envs;
-  const e: Env = { ctr, peer, n, v4: `10.203.${n}.2/24`, gw4: `10.203.${n}.1`, v6: `fd00:203:${n}::2/64`, gw6: `fd00:203:${n}::1`, remove: () => (ctr.remove(), peer.remove()) };
+  const [v4, v6] = [`10.203.${n}.2/24`, `fd00:203:${n}::2/64`];
+  const { ctr, cleanup } = createNetnsPair({ tag: 'sb', veths: [{ name: 'eth0', in: 'ctr', peer: `csb${uniq()}`, peerIn: 'host', addrs: [v4, v6] }] });
+  const e: Env = { ctr, n, v4, gw4: `10.203.${n}.1`, v6, gw6: `fd00:203:${n}::1`, remove: cleanup };
   try {
-    const peerName = `csb${uniq()}`;
-    ctr.ip('link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', peerName, 'netns', peer.name);
-    peer.ip('link', 'set', peerName, 'up');
-    ctr.ip('addr', 'add', e.v4, 'dev', 'eth0');
-    ctr.ip('addr', 'add', e.v6, 'dev', 'eth0', 'nodad');
-    ctr.ip('link', 'set', 'eth0', 'up');
     ctr.ip('route', 'add', 'default', 'via', e.gw4);
     ctr.ip('route', 'add', `10.203.${100 + n}.0/24`, 'via', e.gw4);
     ctr.ip('-6', 'route', 'add', 'default', 'via', e.gw6);

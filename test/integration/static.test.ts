@@ -3,9 +3,10 @@
 // every spec version, errors naming the field, CHECK, DEL and GC/STATUS; then
 // as the IPAM of our macvlan (and of Debian's macvlan) in real namespaces.
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it } from 'node:test';
-import { BIN, createNetns, execPlugin, ipJSON, isRoot, REF_BIN, REF_VERSIONS, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
+import { beforeEach, describe, it } from 'node:test';
+import { BIN, execPlugin, ipJSON, isRoot, REF_BIN, REF_VERSIONS, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
 import { addrs, link, ping, routes } from '../helpers/bridge-env.js';
+import { netnsPairPerTest } from '../helpers/netns-pair.js';
 import * as fs from 'node:fs';
 
 const REF = `${REF_BIN}/static`;
@@ -155,24 +156,11 @@ function kernelState(ns: TestNetns) {
 }
 
 describe('static as the IPAM of macvlan', { skip: !isRoot && 'needs root' }, () => {
-  let host: TestNetns;
-  let ctr: TestNetns;
-  let ctr2: TestNetns;
   let n = 20;
   beforeEach(() => {
     n++;
-    host = createNetns('sdvh');
-    ctr = createNetns('sdvc');
-    ctr2 = createNetns('sdvc');
-    host.ip('link', 'add', 'csdm0', 'type', 'veth', 'peer', 'name', 'csdm1');
-    host.ip('link', 'set', 'csdm0', 'up');
-    host.ip('link', 'set', 'csdm1', 'up');
   });
-  afterEach(() => {
-    ctr.remove();
-    ctr2.remove();
-    host.remove();
-  });
+  const { host, ctr, ctr2 } = netnsPairPerTest({ tag: 'sdv', ctr2: true, veths: [{ name: 'csdm0', peer: 'csdm1' }] });
   const nonLo = (ns: TestNetns) => ipJSON(ns, 'link', 'show').filter((l: any) => l.ifname !== 'lo').map((l: any) => l.ifname);
   const conf = (v: string, address: string) => ({
     cniVersion: v,

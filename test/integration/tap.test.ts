@@ -5,9 +5,10 @@
 // inputs and rollback leaving nothing behind.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { createNetns, execPlugin, ipJSON, isRoot, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
-import { addrs, cniPath, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirs, link, routes } from '../helpers/bridge-env.js';
+import { beforeEach, describe, it } from 'node:test';
+import { execPlugin, ipJSON, isRoot, SPEC_VERSIONS, type TestNetns } from '../helpers/index.js';
+import { netnsPairPerTest } from '../helpers/netns-pair.js';
+import { addrs, cniPath, haveOurHostLocal, haveRefHostLocal, hostLocalReservations, ipamDirsPerSuite, link, routes } from '../helpers/bridge-env.js';
 
 const skip = !isRoot && 'needs root';
 const hasCheck = (v: string) => !['0.1.0', '0.2.0', '0.3.0', '0.3.1'].includes(v);
@@ -37,28 +38,14 @@ function tapState(ns: TestNetns, ifName: string) {
 }
 
 describe('tap', { skip: skip || (!haveTun && 'no /dev/net/tun') }, () => {
-  let host: TestNetns;
-  let ctr: TestNetns;
-  let ctr2: TestNetns;
-  let dirs: ReturnType<typeof ipamDirs>;
+  const dirs = ipamDirsPerSuite();
   let n = 0;
   let net = '';
-  before(() => {
-    dirs = ipamDirs();
-  });
-  after(() => dirs.cleanup());
   beforeEach(() => {
     n++;
     net = `cnits-tp-${process.pid}-${n}`;
-    host = createNetns('tp');
-    ctr = createNetns('tp');
-    ctr2 = createNetns('tp');
   });
-  afterEach(() => {
-    ctr.remove();
-    ctr2.remove();
-    host.remove();
-  });
+  const { host, ctr, ctr2 } = netnsPairPerTest({ tag: 'tp', ctr2: true });
 
   const hostLocal = () => ({
     type: 'host-local',

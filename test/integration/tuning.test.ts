@@ -5,29 +5,26 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { createNetns, execPlugin, haveRef, ipJSON, isRoot, REF_BIN, type TestNetns } from '../helpers/index.js';
+import { execPlugin, haveRef, ipJSON, isRoot, REF_BIN, type TestNetns } from '../helpers/index.js';
+import { createNetnsPair, type NetnsPair, type VethSpec } from '../helpers/netns-pair.js';
 
 const skip = !isRoot && 'needs root';
 const VERSIONS = ['0.3.1', '0.4.0', '1.0.0', '1.1.0'];
 const ORIG_MAC = '0a:58:0a:e6:00:02';
 
-interface Env {
-  host: TestNetns;
-  ctr: TestNetns;
+/** The interface tuning changes: a veth, both ends in the container, its peer down. */
+const ETH0: VethSpec = { name: 'eth0', in: 'ctr', peer: 'peer0', mac: ORIG_MAC, mtu: 1500, peerUp: false };
+
+interface Env extends NetnsPair {
   dataDir: string;
 }
 
 function setupEnv(tag: string): Env {
-  const host = createNetns(`${tag}-h`);
-  const ctr = createNetns(`${tag}-c`);
-  ctr.ip('link', 'add', 'eth0', 'address', ORIG_MAC, 'mtu', '1500', 'type', 'veth', 'peer', 'name', 'peer0');
-  ctr.ip('link', 'set', 'eth0', 'up');
-  return { host, ctr, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'cnits-tuning-')) };
+  return { ...createNetnsPair({ tag, veths: [ETH0] }), dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'cnits-tuning-')) };
 }
 
 function teardownEnv(e: Env): void {
-  e.host.remove();
-  e.ctr.remove();
+  e.cleanup();
   fs.rmSync(e.dataDir, { recursive: true, force: true });
 }
 
@@ -188,8 +185,7 @@ describe('tuning', { skip }, () => {
       assert.equal(run('DEL', conf, { containerID: 'c2', netns: '' }).code, 0);
       assert.deepEqual(fs.readdirSync(e.dataDir), []);
     } finally {
-      e.ctr.ip('link', 'add', 'eth0', 'address', ORIG_MAC, 'type', 'veth', 'peer', 'name', 'peer0');
-      e.ctr.ip('link', 'set', 'eth0', 'up');
+      e.addVeth(ETH0);
     }
   });
 });

@@ -3,9 +3,10 @@
 // This host's kernel may lack 8021q: the tests then skip here and run in the
 // qemu guest (make test-vm, CNI_TS_VM=1), where a missing 8021q is a failure.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { createNetns, execPlugin, ipJSON, isRoot, kernelCanAddSublink, REF_BIN, type TestNetns } from '../helpers/index.js';
-import { addrs, cniPath, fakeReservations, fakeScript, haveRefHostLocal, hostLocalReservations, ipamDirs, link, ping } from '../helpers/bridge-env.js';
+import { beforeEach, describe, it } from 'node:test';
+import { execPlugin, ipJSON, isRoot, kernelCanAddSublink, REF_BIN, type TestNetns } from '../helpers/index.js';
+import { netnsPairPerTest } from '../helpers/netns-pair.js';
+import { addrs, cniPath, fakeReservations, fakeScript, haveRefHostLocal, hostLocalReservations, ipamDirsPerSuite, link, ping } from '../helpers/bridge-env.js';
 
 // Inside the test VM (CNI_TS_VM=1) these tests must run: a missing 8021q fails them there.
 const skip = (!isRoot && 'needs root') || (!process.env.CNI_TS_VM && !kernelCanAddSublink('vlprobe', ['type', 'vlan', 'id', '5']) && 'kernel lacks 802.1Q VLAN support (CONFIG_VLAN_8021Q): run make test-vm');
@@ -13,32 +14,13 @@ const REF = `${REF_BIN}/vlan`;
 const nonLo = (ns: TestNetns) => ipJSON(ns, 'link', 'show').filter((l: any) => l.ifname !== 'lo').map((l: any) => l.ifname);
 
 describe('vlan', { skip }, () => {
-  let host: TestNetns;
-  let ctr: TestNetns;
-  let ctr2: TestNetns;
-  let dirs: ReturnType<typeof ipamDirs>;
+  const dirs = ipamDirsPerSuite();
   let n = 150;
-  before(() => {
-    dirs = ipamDirs();
-  });
-  after(() => dirs.cleanup());
   beforeEach(() => {
     n++;
-    host = createNetns('vlh');
-    ctr = createNetns('vlc');
-    ctr2 = createNetns('vlc');
-    // two masters, so that Debian's vlan and ours can both use VLAN 42 (one VLAN ID per master)
-    for (const m of ['mst0', 'mst2']) {
-      host.ip('link', 'add', m, 'type', 'veth', 'peer', 'name', `${m}p`);
-      host.ip('link', 'set', m, 'up');
-      host.ip('link', 'set', `${m}p`, 'up');
-    }
   });
-  afterEach(() => {
-    ctr.remove();
-    ctr2.remove();
-    host.remove();
-  });
+  // two masters, so that Debian's vlan and ours can both use VLAN 42 (one VLAN ID per master)
+  const { host, ctr, ctr2 } = netnsPairPerTest({ tag: 'vl', ctr2: true, veths: ['mst0', 'mst2'].map((m) => ({ name: m, peer: `${m}p` })) });
 
   const hostLocal = () => ({ type: 'host-local', dataDir: dirs.dataDir, ranges: [[{ subnet: `10.231.${n}.0/24`, rangeStart: `10.231.${n}.10` }]] });
   const run = (command: string, stdin: object, o: { bin?: string; cid?: string; ns?: TestNetns | null; env?: Record<string, string> } = {}) =>

@@ -8,9 +8,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createNetns, execPlugin, kernelCanAddLink, ipJSON, isRoot, REF_BIN, type TestNetns } from '../helpers/index.js';
+import { beforeEach, describe, it } from 'node:test';
+import { execPlugin, kernelCanAddLink, ipJSON, isRoot, REF_BIN, type TestNetns } from '../helpers/index.js';
 import { addrs, link, ping } from '../helpers/bridge-env.js';
+import { netnsPairPerTest } from '../helpers/netns-pair.js';
 
 const REF = `${REF_BIN}/vrf`;
 const haveRef = fs.existsSync(REF);
@@ -22,28 +23,16 @@ const routesIn = (ns: TestNetns, fam: 4 | 6, table: string | number) => ipJSON(n
 const nonLo = (ns: TestNetns) => ipJSON(ns, 'link', 'show').filter((l: any) => l.ifname !== 'lo').map((l: any) => l.ifname);
 
 describe('vrf', { skip: !isRoot && 'needs root' }, () => {
-  let ctr: TestNetns;
-  let peer: TestNetns;
   let n = 40;
   beforeEach(() => {
     n++;
-    ctr = createNetns('sdvv');
-    peer = createNetns('sdvp');
   });
-  afterEach(() => {
-    ctr.remove();
-    peer.remove();
-  });
+  // the far ends of the container's veths (the gateways) are in the pair's host netns
+  const { ctr, addVeth } = netnsPairPerTest({ tag: 'sdvv' });
 
-  /** What an interface plugin left: `ifName` in the container (a veth to `peer`), addressed, up, with routes. */
+  /** What an interface plugin left: `ifName` in the container (a veth to the host netns), addressed, up, with routes. */
   function iface(ifName: string, host: number) {
-    const p = `csdp${host}`;
-    ctr.ip('link', 'add', ifName, 'type', 'veth', 'peer', 'name', p, 'netns', peer.name);
-    ctr.ip('addr', 'add', `10.204.${n}.${host}/24`, 'dev', ifName);
-    ctr.ip('addr', 'add', `2001:db8:204:${n}::${host}/64`, 'dev', ifName, 'nodad');
-    ctr.ip('link', 'set', ifName, 'up');
-    peer.ip('link', 'set', p, 'up');
-    peer.ip('addr', 'add', `10.204.${n}.${host + 100}/24`, 'dev', p);
+    addVeth({ name: ifName, in: 'ctr', peer: `csdp${host}`, peerIn: 'host', addrs: [`10.204.${n}.${host}/24`, `2001:db8:204:${n}::${host}/64`], peerAddrs: [`10.204.${n}.${host + 100}/24`] });
     ctr.ip('route', 'add', `10.205.${host}.0/24`, 'via', `10.204.${n}.${host + 100}`, 'dev', ifName);
     ctr.ip('-6', 'route', 'add', `2001:db8:205:${host}::/64`, 'via', `2001:db8:204:${n}::${host + 100}`, 'dev', ifName);
     return {
