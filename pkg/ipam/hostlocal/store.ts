@@ -2,7 +2,9 @@
 // index that makes ADD/DEL/CHECK independent of the number of reservations.
 //
 // Format shared with the Go plugin, byte for byte:
-//   <dataDir>/<net>/<ip>                 "<containerID>\r\n<ifname>" (0600), created with O_EXCL
+//   <dataDir>/<net>/<ip>                 "<containerID>\r\n<ifname>" (0600), created exclusively (the Go
+//                                        plugin: O_EXCL then write; ours: written as .cni-ts-reserving, then
+//                                        link(2)ed, so a killed ADD never leaves an empty, ownerless file)
 //   <dataDir>/<net>/last_reserved_ip.<i> the last address reserved from range set i (0600)
 //   <dataDir>/<net>/lock                 flock(LOCK_EX) around every operation (both plugins)
 // A file holding only "<containerID>" (pre-ifname format) still counts on DEL/CHECK.
@@ -20,7 +22,7 @@
 // never carry the same timestamp (coarse timestamps on kernels before 6.13).
 // When a network's last reservation goes, its index goes too (and the
 // `.cni-ts-index` directory once no network has one): nothing is left behind.
-import { closeSync, constants, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, linkSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseIP, type IP } from '../../ipaddr/index.js';
 import { native } from '../../native/index.js';
@@ -63,9 +65,12 @@ function bucketOf(id: string): number {
   return h % BUCKETS;
 }
 
+/** The scratch name a reservation is written under before it is linked to its address (Store.reserve). */
+const PENDING = '.cni-ts-reserving';
+
 /** Files in the network directory that are not reservations. */
 export function isBookkeeping(name: string): boolean {
-  return name === 'lock' || name.startsWith(LAST_RESERVED);
+  return name === 'lock' || name === PENDING || name.startsWith(LAST_RESERVED);
 }
 
 interface Header {
@@ -107,6 +112,8 @@ export class Store {
     const fd = openSync(join(dir, 'lock'), constants.O_RDONLY | constants.O_CREAT, 0o750);
     try {
       native().flock(fd, LOCK_EX);
+      // A scratch file found under the lock is one a killed reserve() left (never a reservation's only name).
+      rmSync(join(dir, PENDING), { force: true });
     } catch (e) {
       closeSync(fd);
       throw e;
@@ -149,31 +156,37 @@ export class Store {
   }
 
   /**
-   * Creates the reservation file for `ip` with O_EXCL (the reservation
-   * primitive both plugins use) and records it as the range set's last
-   * reserved address. False when the address is already taken.
+   * Creates the reservation file for `ip` exclusively (link(2) of a written
+   * scratch file; EEXIST, like the Go plugin's O_EXCL, means taken) and records
+   * it as the range set's last reserved address. False when the address is
+   * already taken.
    */
   reserve(ip: string, containerID: string, ifname: string, rangeSet: number): boolean {
     this.sync(); // before our own change moves the directory's mtime
     const file = join(this.dir, ip);
     const content = reservationKey(containerID, ifname);
-    let fd: number;
+    // The file appears under its address with its content already in it:
+    // written under a scratch name, then hard-linked (link(2) fails with
+    // EEXIST like O_EXCL). A create-then-write left an empty file when the
+    // process died in between (SIGKILL, plugins#498), and no DEL could ever
+    // find its owner. A scratch file a killed writer left is removed by the
+    // next holder of the lock (open()); never truncated in place, since it may
+    // be a second name of a reservation.
+    if (existsSync(file)) return false; // one stat for a taken candidate; link() below still decides
+    const pending = join(this.dir, PENDING);
     try {
-      fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+      writeFileSync(pending, content, { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      rmSync(pending, { force: true });
+      throw e;
+    }
+    try {
+      linkSync(pending, file);
     } catch (e) {
       if (errnoCode(e) === 'EEXIST') return false;
       throw e;
-    }
-    // A failed write must not leave an empty file behind (plugins#498).
-    try {
-      try {
-        writeSync(fd, content);
-      } finally {
-        closeSync(fd);
-      }
-    } catch (e) {
-      rmSync(file, { force: true });
-      throw e;
+    } finally {
+      rmSync(pending, { force: true });
     }
     const list = this.bucket(bucketOf(idOf(content)));
     list.push({ file: ip, content });
