@@ -4,6 +4,7 @@
 // else (message encoding, policy) is TypeScript. native/README.md maps the parts.
 #include <node_api.h>
 #include "fileio.h"
+#include "fsops.h"
 #include "netlink.h"
 #include "netns.h"
 #include "packet.h"
@@ -12,7 +13,7 @@
 #include "unixsock.h"
 
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value (*const parts[])(napi_env, napi_value) = {cni_netns_init, cni_fileio_init, cni_netlink_init, cni_spawn_init, cni_packet_init, cni_unixsock_init, cni_tun_init};
+  napi_value (*const parts[])(napi_env, napi_value) = {cni_netns_init, cni_fileio_init, cni_fsops_init, cni_netlink_init, cni_spawn_init, cni_packet_init, cni_unixsock_init, cni_tun_init};
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
     if (!parts[i](env, exports)) return NULL; // the part threw
   return exports;

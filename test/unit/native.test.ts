@@ -29,7 +29,8 @@ describe('native addon', () => {
   it('exports the functions pkg/native declares', () => {
     const names = Object.keys(native()).sort();
     assert.deepEqual(names, [
-      'fileId', 'flock', 'fsMagic', 'isExecutableFile', 'nlOpen', 'nlRecv', 'nlSend', 'nlSendStart', 'nlSendWait', 'openNetns', 'packetClose', 'packetOpen', 'packetSend', 'readFd',
+      'fileId', 'flock', 'fsAccess', 'fsClose', 'fsExists', 'fsFstat', 'fsFtruncate', 'fsLink', 'fsLstat', 'fsMagic', 'fsMkdir', 'fsOpen', 'fsReaddir', 'fsRename', 'fsRmdir',
+      'fsStat', 'fsUnlink', 'fsWrite', 'isExecutableFile', 'nlOpen', 'nlRecv', 'nlSend', 'nlSendStart', 'nlSendWait', 'openNetns', 'packetClose', 'packetOpen', 'packetSend', 'readFd',
       'readFile', 'setns', 'spawnStart', 'spawnSync', 'spawnWait', 'tunCreate', 'unixClose', 'unixConnect', 'unixWrite', 'writeFile',
     ]);
   });
