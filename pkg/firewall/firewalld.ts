@@ -4,7 +4,7 @@
 // through `busctl` (systemd) or, without it, `dbus-send`: a D-Bus client in the
 // plugin would cost every call its load time, and firewalld hosts have one of
 // the two. No system bus socket means no firewalld, decided without a process.
-import { existsSync } from 'node:fs';
+import { existsSync } from '../native/fs.js';
 import { ExecError, run } from '../exec/index.js';
 
 const FIREWALLD = 'org.fedoraproject.FirewallD1';

@@ -1,8 +1,6 @@
 // Hashes and random names, with node:crypto loaded only on first use: loading it
 // pulls node:stream and friends, ~6 ms of CPU on every start that imports it at
 // the top, and most plugin calls never hash anything.
-import { openSync, readSync, closeSync } from 'node:fs';
-
 type Crypto = typeof import('node:crypto');
 let crypto: Crypto | undefined;
 
@@ -21,14 +19,9 @@ export function sha256(data: string | Buffer): string {
   return lazyCrypto().createHash('sha256').update(data).digest('hex');
 }
 
-/** `n` random bytes from the kernel (no crypto module needed). */
+/** `n` random bytes from the kernel's generator (Web Crypto's global getRandomValues: no module to load). */
 export function randomBytes(n: number): Buffer {
   const buf = Buffer.alloc(n);
-  const fd = openSync('/dev/urandom', 'r');
-  try {
-    readSync(fd, buf, 0, n, null);
-  } finally {
-    closeSync(fd);
-  }
+  globalThis.crypto.getRandomValues(buf);
   return buf;
 }

@@ -2,8 +2,8 @@
 // AF_NETLINK socket. This file and the ones built on it in pkg/ip are the only
 // code in the suite that speaks netlink. A socket talks to the namespace it was
 // created in, so "which namespace" is decided once, at construction.
-import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
+import { closeSync } from '../native/fs.js';
 import { native, type NlSendHandle } from '../native/index.js';
 import { concat, put16, put32, text, u16, u32, i32, utf8, view } from '../bytes/index.js';
 import type { NetNS } from '../ns/index.js';

@@ -2,10 +2,10 @@
 // looked up in CNI_PATH and run with the caller's stdin and environment, only
 // CNI_COMMAND changed. A delegate's error JSON is passed through with its code.
 // A delegate that is this same executable runs in our process (pkg/exec/inproc.ts).
-import { writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { once, start, type ExecResult } from '../exec/index.js';
 import { embeddedPlugin, runInProcess } from '../exec/inproc.js';
+import { writeSync } from '../native/fs.js';
 import { native } from '../native/index.js';
 import { CniError, ErrCode } from '../types/error.js';
 import { parseResult, type Result } from '../types/result.js';

@@ -2,7 +2,10 @@
 // addon travels as an asset: it is written once to a root-owned, content-addressed
 // cache and dlopen'ed from there; when that directory is unusable it is dlopen'ed
 // from an anonymous O_TMPFILE that never has a name another user could race.
-import { constants, existsSync, lstatSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+//
+// node:fs is loaded here only when the cache file has to be written: a Bun
+// executable pays ~2 ms for that module (see fs.ts), and the common call finds
+// the file and dlopens it straight away.
 import { constants as osConstants, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { sha256 } from '../hash/index.js';
@@ -23,6 +26,24 @@ export interface Native {
   writeFile(path: string, data: string): void;
   /** A regular file we may execute. */
   isExecutableFile(path: string): boolean;
+  /** native/fsops.c, for fs.ts: one system call each (open adds O_CLOEXEC). */
+  fsOpen(path: string, flags: number, mode: number): number;
+  fsClose(fd: number): void;
+  /** All of `data`, at `position` (pwrite) when >= 0; a non-blocking descriptor that fills returns the count so far. */
+  fsWrite(fd: number, data: Uint8Array, position: number): number;
+  fsStat(path: string): Stat;
+  fsLstat(path: string): Stat;
+  fsFstat(fd: number): Stat;
+  fsFtruncate(fd: number, len: number): void;
+  fsLink(existing: string, path: string): void;
+  fsRename(from: string, to: string): void;
+  fsMkdir(path: string, mode: number): void;
+  fsRmdir(path: string): void;
+  fsUnlink(path: string): void;
+  /** Names and types, flat: [name, 'f' | 'd' | 'l' | 'o' | '?', ...], without "." and "..". */
+  fsReaddir(path: string): string[];
+  fsExists(path: string): boolean;
+  fsAccess(path: string, mode: number): void;
   nlOpen(protocol: number): number;
   nlSend(fd: number, buf: Uint8Array): number;
   nlRecv(fd: number): Buffer;
@@ -52,6 +73,18 @@ export interface Native {
   tunCreate(name: string, flags: number, owner: number, group: number): string;
 }
 
+/** stat(2) of a file (fsStat): the 64-bit identity and time as exact decimal strings (compare mtimes with BigInt). */
+export interface Stat {
+  dev: string;
+  ino: string;
+  mtimeNs: string;
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  size: number;
+}
+
 /** An opaque running spawnStart job. */
 export type SpawnHandle = { readonly __spawnHandle: unique symbol };
 /** An opaque running nlSendStart. */
@@ -78,11 +111,19 @@ let loaded: Native | undefined;
 /** The addon, loaded on first use. */
 export function native(): Native {
   if (loaded) return loaded;
-  const mod = { exports: {} as Native };
-  process.dlopen(mod, locate(), osConstants.dlopen.RTLD_NOW);
-  loaded = mod.exports;
+  const file = locate();
+  loaded = loadedEarly ?? dlopen(file); // fromAsset may have loaded it while looking
   return loaded;
 }
+
+function dlopen(file: string): Native {
+  const mod = { exports: {} as Native };
+  process.dlopen(mod, file, osConstants.dlopen.RTLD_NOW);
+  return mod.exports;
+}
+
+type NodeFs = typeof import('node:fs');
+const nodeFs = (): NodeFs => process.getBuiltinModule('node:fs') as NodeFs;
 
 function locate(): string {
   const explicit = process.env.CNI_TS_NATIVE;
@@ -94,7 +135,7 @@ function locate(): string {
     process.argv[1] && join(dirname(process.argv[1]), '..', 'build', 'cninative.node'),
     join(process.cwd(), 'build', 'cninative.node'),
   ].filter((p): p is string => !!p);
-  for (const c of candidates) if (existsSync(c)) return c;
+  for (const c of candidates) if (nodeFs().existsSync(c)) return c;
   throw new Error(`native addon cninative.node not found (looked in ${candidates.join(', ')}); run make`);
 }
 
@@ -113,7 +154,8 @@ function fromAsset(read: () => Buffer | undefined): string {
   const load = (): Buffer => (bytes ??= read() ?? missing());
   const hash = typeof __NATIVE_HASH__ === 'string' ? __NATIVE_HASH__ : sha256(load()).slice(0, 16);
   const file = join(CACHE_DIR, `cninative-${hash}.node`);
-  if (existsSync(file)) return file;
+  if (cached(file)) return file;
+  const { constants, lstatSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } = nodeFs();
   try {
     mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
     const st = lstatSync(CACHE_DIR);
@@ -136,6 +178,18 @@ function fromAsset(read: () => Buffer | undefined): string {
     throw new Error(`cannot materialise native addon (cache ${CACHE_DIR} and O_TMPFILE both failed)`);
   }
 }
+
+/** True when `file` exists, by trying it: the common case costs one dlopen, and no node:fs. */
+function cached(file: string): boolean {
+  try {
+    loadedEarly = dlopen(file);
+    return true;
+  } catch (e) {
+    if (nodeFs().existsSync(file)) throw e; // there but unloadable: say why, as before
+    return false;
+  }
+}
+let loadedEarly: Native | undefined;
 
 function missing(): never {
   throw new Error('native addon cninative.node: this executable does not carry it');

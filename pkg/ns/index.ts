@@ -1,6 +1,6 @@
 // Network namespaces as explicit handles. See README.md beside this file for how a
 // netlink socket and a /proc/sys/net write reach the right namespace from Node.
-import { closeSync } from 'node:fs';
+import { closeSync } from '../native/fs.js';
 import { native } from '../native/index.js';
 
 const CLONE_NEWNET = 0x40000000;

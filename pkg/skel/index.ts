@@ -1,8 +1,8 @@
 // The CNI protocol as a plugin sees it (SPEC.md §2-§5 and the reference skel):
 // the environment table, stdin, version gates, error JSON and result printing.
 // The only code in the suite that writes to stdout.
-import { writeSync } from 'node:fs';
 import { text, utf8 } from '../bytes/index.js';
+import { writeSync } from '../native/fs.js';
 import { native } from '../native/index.js';
 import { CniError, ErrCode } from '../types/error.js';
 import { convertResult, formatJSON, parseResult, type Result } from '../types/result.js';
@@ -313,10 +313,25 @@ function writeAll(fd: number, text: string): void {
   let off = 0;
   while (off < buf.length) {
     try {
-      off += writeSync(fd, buf, off);
+      off += writeOut(fd, buf.subarray(off));
     } catch (e) {
       if ((e as { code?: string }).code === 'EAGAIN') continue;
       throw e;
     }
   }
+}
+
+let nodeWrite: ((fd: number, b: Uint8Array) => number) | undefined;
+
+/** One write through the addon (no node:fs, see pkg/native/fs.ts); node:fs when the addon cannot load, so its error still reaches stdout. */
+function writeOut(fd: number, bytes: Uint8Array): number {
+  if (!nodeWrite) {
+    try {
+      return writeSync(fd, bytes);
+    } catch (e) {
+      if (typeof (e as NodeJS.ErrnoException).errno === 'number') throw e; // the write failed, not the addon
+      nodeWrite = (process.getBuiltinModule('node:fs') as typeof import('node:fs')).writeSync;
+    }
+  }
+  return nodeWrite(fd, bytes);
 }

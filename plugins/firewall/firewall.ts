@@ -3,7 +3,7 @@
 // sources of a firewalld zone) and optionally isolates its bridge from other
 // bridges (ingressPolicy same-bridge / isolated, always iptables). Output is
 // prevResult unchanged.
-import { existsSync } from 'node:fs';
+import { existsSync } from '../../pkg/native/fs.js';
 import { iptablesUsable, type Family } from '../../pkg/firewall/backend.js';
 import { addSource, firewalldUnavailable, querySource, removeSource } from '../../pkg/firewall/firewalld.js';
 import {

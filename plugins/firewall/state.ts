@@ -3,7 +3,7 @@
 // its rules name no container, so a DEL whose runtime lost the cached result
 // (plugins#390) and every GC leave them behind. With this record DEL finds the
 // IPs without prevResult and GC knows which rules belong to stale attachments.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from '../../pkg/native/fs.js';
 import { join } from 'node:path';
 
 /** One attachment's record. */

@@ -1,7 +1,7 @@
 // STATUS (spec 1.1.0): could an ADD be served right now? See README.md.
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { candidates, ipString, rangeSetString, Store, type HostLocalConf } from '../../pkg/ipam/hostlocal/index.js';
+import { accessSync, constants, existsSync, isDirectory, statSync } from '../../pkg/native/fs.js';
 import { CniError, ErrCode } from '../../pkg/types/error.js';
 
 function unavailable(msg: string, cause?: unknown): CniError {
@@ -17,7 +17,7 @@ function checkDataDir(dir: string): void {
     p = up;
   }
   try {
-    if (!statSync(p).isDirectory()) throw new Error(`${p} is not a directory`);
+    if (!isDirectory(statSync(p))) throw new Error(`${p} is not a directory`);
     accessSync(p, constants.W_OK | constants.X_OK);
   } catch (e) {
     throw unavailable(`data directory "${dir}" is not usable: ${(e as Error).message}`, e);

@@ -4,7 +4,7 @@
 // /dev/net/tun inside the container namespace, with the flags of whichever of
 // the reference's two creation paths the configuration takes, so the kernel
 // state is the same as v1.9.1's.
-import { existsSync } from 'node:fs';
+import { existsSync } from '../../pkg/native/fs.js';
 import { isUp, linkByIndex, linkByName, linkDel, linkSet, type Link } from '../../pkg/ip/link.js';
 import { NetlinkError } from '../../pkg/ip/netlink.js';
 import { validateSublinkResult, withSublinkNamespaces, type SublinkNamespaces } from '../../pkg/ip/sublink.js';

@@ -1,6 +1,6 @@
 // tuning's configuration (reference §2.9): the keys, the merge of config <
 // CNI_ARGS < runtimeConfig < args.cni, the sysctl key rules and the allow-list.
-import { readFileSync } from 'node:fs';
+import { readFileSync } from '../../pkg/native/fs.js';
 import type { Static } from '@sinclair/typebox';
 import { CniError, ErrCode, invalidConfig } from '../../pkg/types/error.js';
 import { loadArgs } from '../../pkg/types/args.js';

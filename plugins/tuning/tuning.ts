@@ -1,7 +1,7 @@
 // tuning (reference §2.9): a chained plugin that writes net.* sysctls inside the
 // container and changes the interface's MAC, MTU, promisc, allmulti and txqueuelen,
 // keeping the original values in <dataDir>/<containerID>_<ifname>.json for DEL.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from '../../pkg/native/fs.js';
 import { join } from 'node:path';
 import { IFF_ALLMULTI, IFF_PROMISC, linkByName, linkSet, type Link, type LinkChange } from '../../pkg/ip/link.js';
 import type { Rtnl } from '../../pkg/ip/netlink.js';

@@ -195,9 +195,13 @@ describe('the built artifact', { skip }, () => {
       assert.equal(run(['/bin/sh', '-c', 'command -v node'], { PATH: '/nonexistent' }).status, 127, `node is not reachable (it lives in ${nodeDir})`);
     });
 
-    /** The shared objects the process dlopen'ed, from glibc's LD_DEBUG=files. */
-    function dlopened(r: SpawnSyncReturns<string>): string[] {
-      return [...r.stderr.matchAll(/file=(\S+) \[0\];\s+dynamically loaded by/g)].map((m) => m[1]);
+    /**
+     * The shared objects the process dlopen'ed, from glibc's LD_DEBUG=files; with `attempts`, also those it only
+     * tried (the addon's cache file is looked for by loading it, so a missing one is one failed attempt).
+     */
+    function dlopened(r: SpawnSyncReturns<string>, attempts = false): string[] {
+      const re = attempts ? /file=(\S+) \[0\];\s+dynamically loaded by/g : /file=(\S+) \[0\];\s+generating link map/g;
+      return [...r.stderr.matchAll(re)].map((m) => m[1]);
     }
 
     it('materialises the addon in /var/lib/cni-ts/native, content-addressed, 0755 in a 0700 root directory', () => {
@@ -215,7 +219,7 @@ describe('the built artifact', { skip }, () => {
       assert.ok(dir.isDirectory());
       assert.equal(dir.mode & 0o7777, 0o700);
       assert.equal(dir.uid, 0);
-      assert.ok(!dlopened(r).some((f) => f.startsWith('/tmp')), 'nothing dlopen()ed from /tmp');
+      assert.ok(!dlopened(r, true).some((f) => f.startsWith('/tmp')), 'nothing dlopen()ed from /tmp');
     });
 
     it('falls back to an anonymous O_TMPFILE when the cache directory is unusable, leaving no file behind', () => {
@@ -227,6 +231,8 @@ describe('the built artifact', { skip }, () => {
       const loaded = dlopened(r).filter((f) => f.includes('cninative') || f.startsWith('/proc/'));
       assert.equal(loaded.length, 1, loaded.join(' '));
       assert.match(loaded[0], /^\/proc\/self\/fd\/\d+$/);
+      // the cache file was tried first (it is looked for by loading it) and was not there
+      assert.deepEqual(dlopened(r, true).filter((f) => f.includes('cninative') || f.startsWith('/proc/')).map((f) => f.replace(/[0-9a-f]{16}/, 'H')), ['/var/lib/cni-ts/native/cninative-H.node', loaded[0]]);
       assert.deepEqual(fs.readdirSync(os.tmpdir()).filter((f) => f.includes('cninative')), tmpBefore);
     });
   });

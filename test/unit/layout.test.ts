@@ -3,7 +3,8 @@
 // pkg/ip is the only code that speaks netlink; pkg/ folders import only folders
 // below them (PKG_LAYERS), and no module imports itself through others. And two
 // helpers stay the only copy: withNetnsNl (netlink sockets of a command's
-// namespaces) and ipamDelegate (the IPAM delegate call).
+// namespaces) and ipamDelegate (the IPAM delegate call). Plugins but two load
+// no node:fs.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -112,6 +113,23 @@ describe('layout', () => {
     for (const file of sources('plugins')) {
       const rel = path.relative(ROOT, file);
       assert.ok(!/stdin:\s*args\.stdinData/.test(fs.readFileSync(file, 'utf8')), `${rel} builds its own IPAM DelegateCall: use ipamDelegate`);
+    }
+  });
+
+  it('plugins that need no node:fs never load it (a Bun start pays ~2 ms for it): they use pkg/native/fs.ts', () => {
+    // host-device (readlink of sysfs) and dhcp (its daemon) still import node:fs
+    const fsFree = fs.readdirSync(path.join(ROOT, 'plugins')).filter((p) => p !== 'host-device' && p !== 'dhcp');
+    for (const name of fsFree) {
+      const seen = new Set<string>();
+      const stack = [`plugins/${name}/main.ts`];
+      while (stack.length) {
+        const f = stack.pop()!;
+        if (seen.has(f) || !fs.existsSync(path.join(ROOT, f))) continue;
+        seen.add(f);
+        const text = fs.readFileSync(path.join(ROOT, f), 'utf8');
+        assert.ok(!/^import (?!type\b)[^;]*from 'node:fs(\/promises)?';/m.test(text), `${f} (loaded by plugins/${name}) imports node:fs: use pkg/native/fs.ts`);
+        stack.push(...localImports(path.join(ROOT, f)));
+      }
     }
   });
 

@@ -1,6 +1,6 @@
 // `resolvConf`: the DNS part of a host-local result, read from a resolv.conf
 // the way the reference reads it (nameserver, domain, search, options lines).
-import { readFileSync } from 'node:fs';
+import { readFileSync } from '../../native/fs.js';
 import { invalidConfig } from '../../types/error.js';
 import type { DNS } from '../../types/result.js';
 

@@ -22,9 +22,10 @@
 // never carry the same timestamp (coarse timestamps on kernels before 6.13).
 // When a network's last reservation goes, its index goes too (and the
 // `.cni-ts-index` directory once no network has one): nothing is left behind.
-import { closeSync, constants, existsSync, fstatSync, ftruncateSync, linkSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseIP, type IP } from '../../ipaddr/index.js';
+// node:fs's subset on the addon (pkg/native/fs.ts): a Bun executable would load node:fs for ~2 ms per call
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, linkSync, mkdirSync, openSync, readdirEntries, readFileSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from '../../native/fs.js';
 import { native } from '../../native/index.js';
 import { sleepSync } from '../../time/index.js';
 import { errnoCode } from '../../types/error.js';
@@ -265,14 +266,14 @@ export class Store {
   private sync(): void {
     if (this.synced) return;
     this.synced = true;
-    const st = statSync(this.dir, { bigint: true });
+    const st = statSync(this.dir);
     let hdr: Header | undefined;
     try {
       hdr = JSON.parse(readFileSync(join(this.indexDir, 'header'), 'utf8')) as Header;
     } catch {
       hdr = undefined;
     }
-    const fresh = hdr?.v === 2 && hdr.dev === String(st.dev) && hdr.ino === String(st.ino) && hdr.mtime === String(st.mtimeNs);
+    const fresh = hdr?.v === 2 && hdr.dev === st.dev && hdr.ino === st.ino && hdr.mtime === st.mtimeNs;
     if (fresh) this.count = hdr!.count;
     else this.rebuild();
   }
@@ -285,10 +286,9 @@ export class Store {
     this.buckets.clear();
     this.count = 0;
     for (let b = 0; b < BUCKETS; b++) this.buckets.set(b, []);
-    const buf = Buffer.alloc(4096);
-    for (const ent of readdirSync(this.dir, { withFileTypes: true })) {
+    for (const ent of readdirEntries(this.dir)) {
       if (!ent.isFile() || isBookkeeping(ent.name)) continue;
-      const content = readSmall(join(this.dir, ent.name), buf);
+      const content = readSmall(join(this.dir, ent.name));
       if (content === undefined) continue; // removed meanwhile by a writer that does not lock
       this.buckets.get(bucketOf(idOf(content)))!.push({ file: ent.name, content });
       this.count++;
@@ -323,8 +323,8 @@ export class Store {
     }
     this.dirty.clear();
     this.wipe = false;
-    const st = statSync(this.dir, { bigint: true });
-    const header = JSON.stringify({ v: 2, dev: String(st.dev), ino: String(st.ino), mtime: String(st.mtimeNs), count: this.count } satisfies Header);
+    const st = statSync(this.dir);
+    const header = JSON.stringify({ v: 2, dev: st.dev, ino: st.ino, mtime: st.mtimeNs, count: this.count } satisfies Header);
     const hfd = openSync(join(this.indexDir, 'header'), constants.O_RDWR | constants.O_CREAT, 0o600);
     try {
       // Querying the inode first makes kernels with multigrain timestamps (6.13+)
@@ -337,7 +337,7 @@ export class Store {
         sleepSync(wait);
         ftruncateSync(hfd, 0);
         writeSync(hfd, header, 0);
-        if (fstatSync(hfd, { bigint: true }).mtimeNs > st.mtimeNs) break;
+        if (BigInt(fstatSync(hfd).mtimeNs) > BigInt(st.mtimeNs)) break;
         if (Date.now() > deadline) {
           ftruncateSync(hfd, 0); // cannot prove freshness: the next call rescans
           break;
@@ -359,20 +359,11 @@ function removeIfEmpty(dir: string): void {
   }
 }
 
-/** The trimmed content of a small file with three system calls, or undefined when it is gone. */
-function readSmall(file: string, buf: Buffer): string | undefined {
-  let fd: number;
+/** The trimmed content of a small file (open, read, close in the addon), or undefined when it is gone. */
+function readSmall(file: string): string | undefined {
   try {
-    fd = openSync(file, constants.O_RDONLY);
+    return readFileSync(file, 'utf8').trim();
   } catch {
     return undefined;
-  }
-  try {
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    return (n < buf.length ? buf.toString('utf8', 0, n) : readFileSync(file, 'utf8')).trim();
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
   }
 }
