@@ -212,6 +212,18 @@ static napi_value js_exists(napi_env env, napi_callback_info info) {
   return cni_boolean(env, access(path, F_OK) == 0);
 }
 
+// readlink(path) -> string: the link's target
+static napi_value js_readlink(napi_env env, napi_callback_info info) {
+  napi_value argv[1], r;
+  char path[PATH_BUF], target[PATH_BUF];
+  if (cni_args(env, info, 1, argv) < 0 || arg_path(env, argv[0], path, "readlink")) return NULL;
+  ssize_t n = readlink(path, target, sizeof target);
+  if (n < 0) return cni_throw_errno(env, "readlink", errno);
+  if ((size_t)n >= sizeof target) return cni_throw_errno(env, "readlink", ENAMETOOLONG);
+  CNI_NAPI(env, napi_create_string_utf8(env, target, (size_t)n, &r));
+  return r;
+}
+
 // access(path, mode) -> undefined, or the errno thrown
 static napi_value js_access(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -227,7 +239,7 @@ napi_value cni_fsops_init(napi_env env, napi_value exports) {
       CNI_FN("fsOpen", js_open),   CNI_FN("fsClose", js_close),   CNI_FN("fsWrite", js_write),   CNI_FN("fsStat", js_stat),
       CNI_FN("fsLstat", js_lstat), CNI_FN("fsFstat", js_fstat),   CNI_FN("fsFtruncate", js_ftruncate), CNI_FN("fsLink", js_link),
       CNI_FN("fsRename", js_rename), CNI_FN("fsMkdir", js_mkdir), CNI_FN("fsRmdir", js_rmdir),   CNI_FN("fsUnlink", js_unlink),
-      CNI_FN("fsReaddir", js_readdir), CNI_FN("fsExists", js_exists), CNI_FN("fsAccess", js_access),
+      CNI_FN("fsReaddir", js_readdir), CNI_FN("fsExists", js_exists), CNI_FN("fsAccess", js_access), CNI_FN("fsReadlink", js_readlink),
   };
   return cni_define(env, exports, props, sizeof props / sizeof props[0]);
 }

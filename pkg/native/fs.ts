@@ -123,6 +123,10 @@ export function writeFileSync(path: string, data: string | Uint8Array, opts: { m
   }
 }
 
+export function readlinkSync(path: string): string {
+  return withPath(path, () => native().fsReadlink(path));
+}
+
 export function linkSync(existing: string, path: string): void {
   withPath(path, () => native().fsLink(existing, path));
 }

@@ -44,6 +44,7 @@ export interface Native {
   fsReaddir(path: string): string[];
   fsExists(path: string): boolean;
   fsAccess(path: string, mode: number): void;
+  fsReadlink(path: string): string;
   nlOpen(protocol: number): number;
   nlSend(fd: number, buf: Uint8Array): number;
   nlRecv(fd: number): Buffer;

@@ -3,7 +3,7 @@
 // Kept in /run/cni/host-device/<network>/<containerID>_<ifname>.json: the link's
 // alias holds only the host name (that is what a Go DEL reads, so either binary
 // can DEL the other's ADD), and /run goes with the namespaces on a reboot.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from '../../pkg/native/fs.js';
 import { join } from 'node:path';
 import type { Attachment } from '../../pkg/ipam/index.js';
 

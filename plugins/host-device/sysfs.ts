@@ -3,7 +3,7 @@
 // child's `net/`), or an auxiliary device's `net/`; and whether a PCI device is
 // bound to a DPDK driver. Every function takes the sysfs root, so the unit
 // tests run it over a fake tree.
-import { readdirSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync, statSync } from '../../pkg/native/fs.js';
 import { basename, join } from 'node:path';
 import { invalidConfig } from '../../pkg/types/error.js';
 

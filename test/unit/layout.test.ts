@@ -3,7 +3,7 @@
 // pkg/ip is the only code that speaks netlink; pkg/ folders import only folders
 // below them (PKG_LAYERS), and no module imports itself through others. And two
 // helpers stay the only copy: withNetnsNl (netlink sockets of a command's
-// namespaces) and ipamDelegate (the IPAM delegate call). Plugins but two load
+// namespaces) and ipamDelegate (the IPAM delegate call). Plugins but dhcp load
 // no node:fs.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -116,9 +116,9 @@ describe('layout', () => {
     }
   });
 
-  it('plugins that need no node:fs never load it (a Bun start pays ~2 ms for it): they use pkg/native/fs.ts', () => {
-    // host-device (readlink of sysfs) and dhcp (its daemon) still import node:fs
-    const fsFree = fs.readdirSync(path.join(ROOT, 'plugins')).filter((p) => p !== 'host-device' && p !== 'dhcp');
+  it('plugins but dhcp never load node:fs (a Bun start pays ~2 ms for it): they use pkg/native/fs.ts', () => {
+    // dhcp (its daemon) still imports node:fs
+    const fsFree = fs.readdirSync(path.join(ROOT, 'plugins')).filter((p) => p !== 'dhcp');
     for (const name of fsFree) {
       const seen = new Set<string>();
       const stack = [`plugins/${name}/main.ts`];

@@ -63,6 +63,8 @@ describe('pkg/native/fs (node:fs on the addon)', () => {
     assert.ok(fs.isFile(st) && !fs.isDirectory(st));
     assert.ok(fs.isDirectory(fs.statSync(dir)));
     assert.ok(!fs.isFile(fs.lstatSync(p('l'))));
+    assert.equal(fs.readlinkSync(p('l')), 'f');
+    assert.equal(failure(() => fs.readlinkSync(p('f'))).code, 'EINVAL');
     assert.equal(fs.statSync(p('l')).ino, st.ino);
     const fd = fs.openSync(p('f'), fs.constants.O_RDONLY);
     try {

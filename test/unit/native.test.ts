@@ -29,7 +29,7 @@ describe('native addon', () => {
   it('exports the functions pkg/native declares', () => {
     const names = Object.keys(native()).sort();
     assert.deepEqual(names, [
-      'fileId', 'flock', 'fsAccess', 'fsClose', 'fsExists', 'fsFstat', 'fsFtruncate', 'fsLink', 'fsLstat', 'fsMagic', 'fsMkdir', 'fsOpen', 'fsReaddir', 'fsRename', 'fsRmdir',
+      'fileId', 'flock', 'fsAccess', 'fsClose', 'fsExists', 'fsFstat', 'fsFtruncate', 'fsLink', 'fsLstat', 'fsMagic', 'fsMkdir', 'fsOpen', 'fsReaddir', 'fsReadlink', 'fsRename', 'fsRmdir',
       'fsStat', 'fsUnlink', 'fsWrite', 'isExecutableFile', 'nlOpen', 'nlRecv', 'nlSend', 'nlSendStart', 'nlSendWait', 'openNetns', 'packetClose', 'packetOpen', 'packetSend', 'readFd',
       'readFile', 'setns', 'spawnStart', 'spawnSync', 'spawnWait', 'tunCreate', 'unixClose', 'unixConnect', 'unixWrite', 'writeFile',
     ]);
