@@ -27,18 +27,27 @@ process.on('exit', () => fs.rmSync(scratch, { recursive: true, force: true }));
 const versionOnly = !!process.env.CNI_TS_TRAIN_VERSION_ONLY;
 
 let stdin = Buffer.alloc(0);
-// The plugins read stdin through the addon (readFd(0)): its exports are
-// wrapped as they are loaded, so fd 0 reads the scripted config.
+let lastOut = '';
+// The plugins read stdin and write stdout through the addon (readFd(0),
+// fsWrite(1, ...)): its exports are wrapped as they are loaded, so fd 0 reads
+// the scripted config and what goes to fd 1 is kept as the result.
 const realDlopen = process.dlopen;
 process.dlopen = function (mod, ...rest) {
   realDlopen.call(this, mod, ...rest);
   const real = mod.exports;
-  mod.exports = { ...real, readFd: (fd) => (fd === 0 ? stdin : real.readFd(fd)) };
+  mod.exports = {
+    ...real,
+    readFd: (fd) => (fd === 0 ? stdin : real.readFd(fd)),
+    fsWrite: (fd, data, pos) => {
+      if (fd === 1) lastOut += Buffer.from(data).toString();
+      return real.fsWrite(fd, data, pos);
+    },
+  };
 };
 let onExit = () => {};
 const exitProcess = process.exit.bind(process);
 process.exit = (code) => onExit(code);
-let lastOut = '';
+// (node:fs's writeSync too: what a plugin writes when the addon cannot load)
 const realWrite = fs.writeSync;
 fs.writeSync = function (fd, data, ...rest) {
   if (fd === 1) lastOut += Buffer.isBuffer(data) ? data.toString() : String(data);
