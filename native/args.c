@@ -38,6 +38,17 @@ int cni_arg_str(napi_env env, napi_value v, char *buf, size_t size, size_t *len,
   return 0;
 }
 
+int cni_arg_path_or_none(napi_env env, napi_value v, char *buf, size_t size) {
+  napi_valuetype t;
+  size_t len = 0;
+  if (CNI_NAPI_FAILED(env, napi_typeof(env, v, &t))) return -1;
+  if (t != napi_string) return 0;
+  if (CNI_NAPI_FAILED(env, napi_get_value_string_utf8(env, v, NULL, 0, &len))) return -1;
+  if (len >= size) return 0;
+  if (CNI_NAPI_FAILED(env, napi_get_value_string_utf8(env, v, buf, size, &len))) return -1;
+  return 1;
+}
+
 int cni_arg_bytes(napi_env env, napi_value v, void **data, size_t *len, const char *syscall) {
   return arg_failed(env, napi_get_buffer_info(env, v, data, len), "napi_get_buffer_info", syscall);
 }

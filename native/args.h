@@ -16,6 +16,8 @@ int cni_arg_i32(napi_env env, napi_value v, int32_t *out, const char *syscall);
 int cni_arg_i64(napi_env env, napi_value v, int64_t *out, const char *syscall);
 /** A string that fits in `size` bytes with its NUL (a path, a sysctl value): its length in *len (may be NULL). */
 int cni_arg_str(napi_env env, napi_value v, char *buf, size_t size, size_t *len, const char *syscall);
+/** For predicates that answer false for anything but a path: 1 with a string that fits in `size` bytes copied to buf, 0 for any other value, -1 (thrown) when N-API fails. */
+int cni_arg_path_or_none(napi_env env, napi_value v, char *buf, size_t size);
 /** A Buffer or typed array's bytes. */
 int cni_arg_bytes(napi_env env, napi_value v, void **data, size_t *len, const char *syscall);
 /** The pointer an external holds. */

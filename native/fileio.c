@@ -101,17 +101,12 @@ static napi_value js_writefile(napi_env env, napi_callback_info info) {
 // isExecutableFile(path) -> boolean: a regular file we may execute (false for anything but a path).
 static napi_value js_isexecfile(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  napi_valuetype t;
   char path[4096];
-  size_t len = 0;
   struct stat st;
   if (cni_args(env, info, 1, argv) < 0) return NULL;
-  CNI_NAPI(env, napi_typeof(env, argv[0], &t));
-  if (t != napi_string) return cni_boolean(env, 0);
-  CNI_NAPI(env, napi_get_value_string_utf8(env, argv[0], NULL, 0, &len));
-  if (len >= sizeof path) return cni_boolean(env, 0);
-  CNI_NAPI(env, napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len));
-  return cni_boolean(env, access(path, X_OK) == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode));
+  int ok = cni_arg_path_or_none(env, argv[0], path, sizeof path);
+  if (ok < 0) return NULL;
+  return cni_boolean(env, ok && access(path, X_OK) == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode));
 }
 
 napi_value cni_fileio_init(napi_env env, napi_value exports) {

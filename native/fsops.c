@@ -200,16 +200,11 @@ static napi_value js_readdir(napi_env env, napi_callback_info info) {
 // exists(path) -> boolean: access(F_OK), as node's existsSync (false for anything but a usable path)
 static napi_value js_exists(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  napi_valuetype t;
   char path[PATH_BUF];
-  size_t len = 0;
   if (cni_args(env, info, 1, argv) < 0) return NULL;
-  CNI_NAPI(env, napi_typeof(env, argv[0], &t));
-  if (t != napi_string) return cni_boolean(env, 0);
-  CNI_NAPI(env, napi_get_value_string_utf8(env, argv[0], NULL, 0, &len));
-  if (len >= sizeof path) return cni_boolean(env, 0);
-  CNI_NAPI(env, napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len));
-  return cni_boolean(env, access(path, F_OK) == 0);
+  int ok = cni_arg_path_or_none(env, argv[0], path, sizeof path);
+  if (ok < 0) return NULL;
+  return cni_boolean(env, ok && access(path, F_OK) == 0);
 }
 
 // readlink(path) -> string: the link's target

@@ -146,25 +146,26 @@ export function rmdirSync(path: string): void {
 /** mkdir; with `recursive`, the missing parents too and no error when it exists (as a directory). */
 export function mkdirSync(path: string, opts: { recursive?: boolean; mode?: number } = {}): void {
   const mode = opts.mode ?? 0o777;
-  if (!opts.recursive) return withPath(path, () => native().fsMkdir(path, mode));
+  withPath(path, () => (opts.recursive ? mkdirAll(path, mode) : native().fsMkdir(path, mode)));
+}
+
+function mkdirAll(path: string, mode: number): void {
+  let err: unknown;
   try {
-    native().fsMkdir(path, mode);
+    return native().fsMkdir(path, mode);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') {
-      if (!isDirectory(statSync(path))) throw withPath(path, () => native().fsMkdir(path, mode));
-      return;
-    }
-    const parent = path.replace(/\/+[^/]*\/*$/, '');
-    if (code !== 'ENOENT' || parent === '' || parent === path) return withPath(path, () => native().fsMkdir(path, mode));
-    mkdirSync(parent, opts);
+    err = e;
+  }
+  const parent = path.replace(/\/+[^/]*\/*$/, '');
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT' && parent !== '' && parent !== path) {
+    mkdirAll(parent, mode);
     try {
-      native().fsMkdir(path, mode);
-    } catch (e2) {
-      // made meanwhile by someone else
-      if ((e2 as NodeJS.ErrnoException).code !== 'EEXIST' || !isDirectory(statSync(path))) throw withPath(path, () => { throw e2; });
+      return native().fsMkdir(path, mode);
+    } catch (e) {
+      err = e; // EEXIST: made meanwhile by someone else
     }
   }
+  if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !isDirectory(native().fsStat(path))) throw err;
 }
 
 export function readdirSync(path: string): string[] {

@@ -11,6 +11,7 @@ import { parseIP } from '../../pkg/ipaddr/index.js';
 import { allocateAll, allocateFromSet, candidates, loadHostLocalConf, Store, type RangeSet } from '../../pkg/ipam/hostlocal/index.js';
 import { CniError } from '../../pkg/types/error.js';
 import { Undo } from '../../pkg/undo/index.js';
+import { withStore as withNetStore } from '../helpers/hostlocal-store.js';
 
 const NET = 'unit';
 let dataDir: string;
@@ -21,14 +22,7 @@ function sets(ipam: object): RangeSet[] {
 }
 
 /** Runs `fn` with the store open and locked, as one plugin call. */
-function withStore<T>(fn: (s: Store) => T): T {
-  const s = Store.open(dataDir, NET, true)!;
-  try {
-    return fn(s);
-  } finally {
-    s.close();
-  }
-}
+const withStore = <T>(fn: (s: Store) => T): T => withNetStore(dataDir, NET, fn);
 
 const get = (set: RangeSet, cid: string, requested?: string, ifname = 'eth0') =>
   withStore((s) => allocateFromSet(s, set, 0, { containerID: cid, ifname }, requested ? parseIP(requested) : undefined)).address;

@@ -7,20 +7,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Store } from '../../pkg/ipam/hostlocal/index.js';
+import { withStore as withNetStore } from '../helpers/hostlocal-store.js';
 
 const NET = 'unit-store';
 const SCRATCH = '.cni-ts-reserving';
 let dataDir: string;
 const netDir = () => path.join(dataDir, NET);
 
-function withStore<T>(fn: (s: Store) => T): T {
-  const s = Store.open(dataDir, NET, true)!;
-  try {
-    return fn(s);
-  } finally {
-    s.close();
-  }
-}
+const withStore = <T>(fn: (s: Store) => T): T => withNetStore(dataDir, NET, fn);
 
 describe('host-local store: reserve', () => {
   beforeEach(() => {
